@@ -1,0 +1,37 @@
+/**
+ * Figures from the kernel's own accounting (`/proc/PID/smaps`), for readers that
+ * cannot see PFNs. Pure.
+ *
+ * @module
+ */
+
+import type { SmapsFields } from "../procfs/maps.ts";
+import type { Usage } from "./usage.ts";
+
+/**
+ * Usage of one VMA from its smaps fields.
+ *
+ * USS is `Private_Clean + Private_Dirty` (pages with mapcount 1). smaps does not
+ * split private pages into anonymous and file, so the anonymous part is estimated
+ * as `min(USS, Anonymous)`: exact for anonymous and shmem VMAs, an upper bound for
+ * private file mappings whose copy-on-write pages are still shared after a fork.
+ *
+ * @example
+ * ```ts
+ * const usage = usageFromSmaps(vma.smaps);
+ * ```
+ */
+export function usageFromSmaps(fields: SmapsFields): Usage {
+  const uss = fields.privateClean + fields.privateDirty;
+  const ussAnon = Math.min(uss, fields.anonymous);
+  return {
+    uss,
+    ussAnon,
+    ussFile: uss - ussAnon,
+    pss: fields.pss,
+    rss: fields.rss,
+    swap: fields.swap,
+    hugetlb: fields.privateHugetlb + fields.sharedHugetlb,
+    hugetlbUss: fields.privateHugetlb,
+  };
+}

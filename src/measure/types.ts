@@ -1,0 +1,71 @@
+/**
+ * Result and option types of the measuring API.
+ *
+ * @module
+ */
+
+import type { Usage } from "../accounting/usage.ts";
+import type { Vma } from "../procfs/maps.ts";
+
+/**
+ * How figures were obtained: `kpagecount` walks pagemap and `/proc/kpagecount`
+ * (exact, needs root); `smaps` uses the kernel's per-VMA accounting.
+ */
+export type Method = "kpagecount" | "smaps";
+
+/** Method requested by the caller: `auto` picks `kpagecount` when it can. */
+export type MethodChoice = Method | "auto";
+
+/** Outcome of measuring one PID. */
+export type ProcessState =
+  | "ok"
+  | "no-such-process"
+  | "permission-denied"
+  | "kernel-thread"
+  | "zombie"
+  | "exited"
+  | "error";
+
+/** One mapping's share of a process's figures. */
+export interface MappingReport {
+  vma: Vma;
+  usage: Usage;
+}
+
+/** The measurement of one process. */
+export interface ProcessReport {
+  pid: number;
+  /** Command name from `/proc/PID/stat`, null when the process could not be read. */
+  name: string | null;
+  /** Real user ID, null when unknown. */
+  uid: number | null;
+  /** Start time in clock ticks after boot (with the PID it names the process). */
+  startTime: number | null;
+  state: ProcessState;
+  /** Why the process could not be measured; null when `state` is "ok". */
+  error: string | null;
+  /** How the figures were obtained; null when there are none. */
+  method: Method | null;
+  /** The figures; null unless `state` is "ok". */
+  usage: Usage | null;
+  /** Per-mapping figures, when asked for; they add up to `usage` exactly. */
+  mappings?: MappingReport[];
+  /** Things the reader should know about these figures (e.g. frames kept moving). */
+  notes: string[];
+}
+
+/** Options of {@link measureProcesses}. */
+export interface MeasureOptions {
+  /** Where procfs is mounted (default `/proc`). */
+  procRoot?: string;
+  /** How to measure (default `auto`). */
+  method?: MethodChoice;
+  /** Also return per-mapping figures. */
+  mappings?: boolean;
+  /**
+   * Trust pagemap bit 56 (mapped once) where it cannot be a PMD mapping, skipping
+   * kpagecount for those frames (default true). Off, every frame is counted:
+   * slower, and a check that the shortcut changes nothing.
+   */
+  exclusiveShortcut?: boolean;
+}

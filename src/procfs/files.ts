@@ -1,0 +1,188 @@
+/**
+ * The only module that touches the filesystem. Every other procfs module goes
+ * through these functions, so kernel and sandbox errors become one typed error
+ * ({@link ProcError}) that callers can turn into a per-process reason.
+ *
+ * @module
+ */
+
+/** Why a procfs read failed, in terms a user can act on. */
+export type ProcErrorKind =
+  /** ENOENT: the file (usually the process) does not exist. */
+  | "not-found"
+  /** EACCES/EPERM from the kernel: needs root or the same user. */
+  | "permission"
+  /** Deno's own sandbox refused the path (missing `-A` / `--allow-read`). */
+  | "sandbox"
+  /** ESRCH and friends: the process went away while we were reading it. */
+  | "gone"
+  /** Anything else the kernel said. */
+  | "io";
+
+/** A failed read of a procfs file, classified by {@link ProcErrorKind}. */
+export class ProcError extends Error {
+  /** The classified reason. */
+  readonly kind: ProcErrorKind;
+  /** The path that failed. */
+  readonly path: string;
+
+  /** Wraps `cause` (whatever Deno threw) for `path`. */
+  constructor(kind: ProcErrorKind, path: string, cause?: unknown) {
+    super(`${path}: ${describeKind(kind, cause)}`, { cause });
+    this.name = "ProcError";
+    this.kind = kind;
+    this.path = path;
+  }
+}
+
+function describeKind(kind: ProcErrorKind, cause: unknown): string {
+  switch (kind) {
+    case "not-found":
+      return "no such file";
+    case "permission":
+      return "permission denied";
+    case "sandbox":
+      return "Deno denied access";
+    case "gone":
+      return "process exited";
+    default:
+      return cause instanceof Error ? cause.message : String(cause);
+  }
+}
+
+/**
+ * Maps whatever Deno threw for `path` to a {@link ProcError}.
+ *
+ * @example
+ * ```ts
+ * try { Deno.readTextFileSync("/proc/1/maps"); } catch (e) { throw toProcError(e, "/proc/1/maps"); }
+ * ```
+ */
+export function toProcError(error: unknown, path: string): ProcError {
+  if (error instanceof ProcError) return error;
+  if (error instanceof Deno.errors.NotFound) return new ProcError("not-found", path, error);
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return new ProcError("permission", path, error);
+  }
+  if (error instanceof Deno.errors.NotCapable) return new ProcError("sandbox", path, error);
+  const code = (error as { code?: string })?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === "ESRCH" || /ESRCH|No such process/.test(message)) {
+    return new ProcError("gone", path, error);
+  }
+  if (code === "EACCES" || code === "EPERM") return new ProcError("permission", path, error);
+  return new ProcError("io", path, error);
+}
+
+/**
+ * Reads a whole procfs text file (procfs reports size 0, so this reads to EOF).
+ *
+ * @throws {ProcError} classified by kind.
+ * @example
+ * ```ts
+ * const stat = readProcText("/proc/self/stat");
+ * ```
+ */
+export function readProcText(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (error) {
+    throw toProcError(error, path);
+  }
+}
+
+/**
+ * Reads a whole procfs binary file (e.g. `auxv`).
+ *
+ * @throws {ProcError} classified by kind.
+ */
+export function readProcBytes(path: string): Uint8Array {
+  try {
+    return Deno.readFileSync(path);
+  } catch (error) {
+    throw toProcError(error, path);
+  }
+}
+
+/**
+ * Opens a procfs file for positioned reads (`pagemap`, `kpagecount`).
+ *
+ * @throws {ProcError} classified by kind.
+ */
+export function openProcFile(path: string): Deno.FsFile {
+  try {
+    return Deno.openSync(path, { read: true });
+  } catch (error) {
+    throw toProcError(error, path);
+  }
+}
+
+/**
+ * Reads into `buffer` starting at byte `offset` of `file`: one seek and one read,
+ * as pagemap and kpagecount answer a read in full or clamp it at their end.
+ *
+ * @returns bytes read (0 at the end of the file, e.g. above a task's size).
+ * @throws {ProcError} classified by kind.
+ */
+export function readAt(
+  file: Deno.FsFile,
+  path: string,
+  offset: number,
+  buffer: Uint8Array,
+): number {
+  try {
+    file.seekSync(offset, Deno.SeekMode.Start);
+    return file.readSync(buffer) ?? 0;
+  } catch (error) {
+    throw toProcError(error, path);
+  }
+}
+
+/**
+ * Like {@link readAt}, but asynchronous: Deno runs it on a blocking thread, so
+ * several reads on separate handles proceed on several cores at once.
+ *
+ * @returns bytes read (0 at the end of the file).
+ * @throws {ProcError} classified by kind.
+ */
+export async function readAtAsync(
+  file: Deno.FsFile,
+  path: string,
+  offset: number,
+  buffer: Uint8Array,
+): Promise<number> {
+  try {
+    await file.seek(offset, Deno.SeekMode.Start);
+    return (await file.read(buffer)) ?? 0;
+  } catch (error) {
+    throw toProcError(error, path);
+  }
+}
+
+/**
+ * Lists the names in a procfs directory.
+ *
+ * @throws {ProcError} classified by kind.
+ */
+export function listProcDir(path: string): string[] {
+  try {
+    const names: string[] = [];
+    for (const entry of Deno.readDirSync(path)) names.push(entry.name);
+    return names;
+  } catch (error) {
+    throw toProcError(error, path);
+  }
+}
+
+/**
+ * Reads a symbolic link such as `/proc/self`.
+ *
+ * @throws {ProcError} classified by kind.
+ */
+export function readProcLink(path: string): string {
+  try {
+    return Deno.readLinkSync(path);
+  } catch (error) {
+    throw toProcError(error, path);
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * Parsers for `/proc/PID/maps` and `/proc/PID/smaps`: text in, typed VMAs out.
+ * Pure functions; the readers at the bottom are the only I/O.
+ *
+ * @module
+ */
+
+import { readProcText } from "./files.ts";
+
+/** One virtual memory area (a line of `/proc/PID/maps`). */
+export interface Vma {
+  /** Start address as the kernel printed it (hex, no `0x`). */
+  start: string;
+  /** End address (exclusive), hex as printed. */
+  end: string;
+  /** First page number: start address / page size. */
+  startPage: number;
+  /** Page number one past the last page. */
+  endPage: number;
+  /** `rwxp`-style permissions; the last letter is `s` (shared) or `p` (private). */
+  perms: string;
+  /** Offset into the file, hex as printed. */
+  offset: string;
+  /** `major:minor` of the backing device. */
+  device: string;
+  /** Inode of the backing file, 0 when there is none. */
+  inode: number;
+  /** Path, pseudo-path (`[heap]`, `[anon:name]`, …) or `""` for anonymous memory. */
+  path: string;
+  /** The kernel appended ` (deleted)`: the file was unlinked while mapped. */
+  deleted: boolean;
+}
+
+/** Per-VMA figures from `/proc/PID/smaps`, in bytes. */
+export interface SmapsFields {
+  size: number;
+  kernelPageSize: number;
+  rss: number;
+  pss: number;
+  sharedClean: number;
+  sharedDirty: number;
+  privateClean: number;
+  privateDirty: number;
+  anonymous: number;
+  anonHugePages: number;
+  swap: number;
+  swapPss: number;
+  sharedHugetlb: number;
+  privateHugetlb: number;
+}
+
+/** A VMA with its smaps figures. */
+export interface SmapsVma extends Vma {
+  smaps: SmapsFields;
+}
+
+const SMAPS_KEYS: Record<string, keyof SmapsFields> = {
+  Size: "size",
+  KernelPageSize: "kernelPageSize",
+  Rss: "rss",
+  Pss: "pss",
+  Shared_Clean: "sharedClean",
+  Shared_Dirty: "sharedDirty",
+  Private_Clean: "privateClean",
+  Private_Dirty: "privateDirty",
+  Anonymous: "anonymous",
+  AnonHugePages: "anonHugePages",
+  Swap: "swap",
+  SwapPss: "swapPss",
+  Shared_Hugetlb: "sharedHugetlb",
+  Private_Hugetlb: "privateHugetlb",
+};
+
+const DELETED_SUFFIX = " (deleted)";
+const HEX = /^[0-9a-f]+$/;
+const DECIMAL = /^[0-9]+$/;
+
+/**
+ * Converts a hex address to a page number. Addresses above 2^53 (`[vsyscall]` at
+ * `ffffffffff600000`) are exact only through BigInt, so the slow path is kept for them.
+ */
+function pageNumber(hex: string, pageSize: number): number {
+  if (hex.length <= 13) return parseInt(hex, 16) / pageSize;
+  return Number(BigInt(`0x${hex}`) / BigInt(pageSize));
+}
+
+/**
+ * Parses one maps line, or returns null when it is not one.
+ *
+ * The path is everything after the inode and its padding, so paths with spaces
+ * survive; a trailing ` (deleted)` becomes the `deleted` flag.
+ *
+ * @example
+ * ```ts
+ * parseMapsLine("7f00-7f01 r--p 00000000 08:01 42   /usr/lib/x y.so", 4096)?.path; // "/usr/lib/x y.so"
+ * ```
+ */
+export function parseMapsLine(line: string, pageSize: number): Vma | null {
+  const dash = line.indexOf("-");
+  const afterEnd = line.indexOf(" ", dash + 1);
+  const afterPerms = line.indexOf(" ", afterEnd + 1);
+  const afterOffset = line.indexOf(" ", afterPerms + 1);
+  const afterDevice = line.indexOf(" ", afterOffset + 1);
+  if (dash <= 0 || afterEnd < 0 || afterPerms < 0 || afterOffset < 0 || afterDevice < 0) {
+    return null;
+  }
+  const afterInode = line.indexOf(" ", afterDevice + 1);
+  const inodeEnd = afterInode < 0 ? line.length : afterInode;
+  const start = line.slice(0, dash);
+  const end = line.slice(dash + 1, afterEnd);
+  const inodeText = line.slice(afterDevice + 1, inodeEnd);
+  if (!HEX.test(start) || !HEX.test(end) || !DECIMAL.test(inodeText)) return null;
+  let path = afterInode < 0 ? "" : line.slice(afterInode + 1).trimStart();
+  let deleted = false;
+  if (path.endsWith(DELETED_SUFFIX)) {
+    deleted = true;
+    path = path.slice(0, -DELETED_SUFFIX.length);
+  }
+  return {
+    start,
+    end,
+    startPage: pageNumber(start, pageSize),
+    endPage: pageNumber(end, pageSize),
+    perms: line.slice(afterEnd + 1, afterPerms),
+    offset: line.slice(afterPerms + 1, afterOffset),
+    device: line.slice(afterOffset + 1, afterDevice),
+    inode: Number(inodeText),
+    path,
+    deleted,
+  };
+}
+
+/**
+ * Parses the text of `/proc/PID/maps` into VMAs, in address order.
+ *
+ * @param pageSize bytes per page, to turn addresses into page numbers.
+ * @throws {SyntaxError} when a non-empty line is not a maps line.
+ * @example
+ * ```ts
+ * const vmas = parseMaps(Deno.readTextFileSync("/proc/self/maps"), 4096);
+ * ```
+ */
+export function parseMaps(text: string, pageSize: number): Vma[] {
+  const vmas: Vma[] = [];
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    const vma = parseMapsLine(line, pageSize);
+    if (!vma) throw new SyntaxError(`not a maps line: ${JSON.stringify(line)}`);
+    vmas.push(vma);
+  }
+  return vmas;
+}
+
+function emptySmapsFields(): SmapsFields {
+  return {
+    size: 0,
+    kernelPageSize: 0,
+    rss: 0,
+    pss: 0,
+    sharedClean: 0,
+    sharedDirty: 0,
+    privateClean: 0,
+    privateDirty: 0,
+    anonymous: 0,
+    anonHugePages: 0,
+    swap: 0,
+    swapPss: 0,
+    sharedHugetlb: 0,
+    privateHugetlb: 0,
+  };
+}
+
+/**
+ * Parses the text of `/proc/PID/smaps`: a maps line per VMA followed by
+ * `Key: value kB` lines. Sizes are returned in bytes; unknown keys are ignored.
+ *
+ * @throws {SyntaxError} when a VMA header is malformed.
+ * @example
+ * ```ts
+ * const rss = parseSmaps(text, 4096).reduce((sum, vma) => sum + vma.smaps.rss, 0);
+ * ```
+ */
+export function parseSmaps(text: string, pageSize: number): SmapsVma[] {
+  const vmas: SmapsVma[] = [];
+  let current: SmapsVma | null = null;
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    const first = line.charCodeAt(0);
+    // Headers start with a lowercase hex address; field names start with a capital.
+    const isHeader = (first >= 0x30 && first <= 0x39) || (first >= 0x61 && first <= 0x66);
+    if (isHeader) {
+      const vma = parseMapsLine(line, pageSize);
+      if (!vma) throw new SyntaxError(`not an smaps header: ${JSON.stringify(line)}`);
+      current = { ...vma, smaps: emptySmapsFields() };
+      vmas.push(current);
+      continue;
+    }
+    if (!current) continue;
+    const colon = line.indexOf(":");
+    const key = SMAPS_KEYS[line.slice(0, colon)];
+    if (key === undefined) continue;
+    current.smaps[key] = parseInt(line.slice(colon + 1), 10) * 1024;
+  }
+  return vmas;
+}
+
+/**
+ * Reads and parses `ROOT/PID/maps`.
+ *
+ * @throws {ProcError} when the file cannot be read.
+ */
+export function readMaps(procRoot: string, pid: number | "self", pageSize: number): Vma[] {
+  return parseMaps(readProcText(`${procRoot}/${pid}/maps`), pageSize);
+}
+
+/**
+ * Reads and parses `ROOT/PID/smaps`.
+ *
+ * @throws {ProcError} when the file cannot be read.
+ */
+export function readSmaps(procRoot: string, pid: number, pageSize: number): SmapsVma[] {
+  return parseSmaps(readProcText(`${procRoot}/${pid}/smaps`), pageSize);
+}

@@ -1,0 +1,167 @@
+/**
+ * What procfs says about a process besides its memory map: `stat` (name, state,
+ * start time, kernel-thread flag), `status` (owner and the kernel's RSS counters)
+ * and `cmdline`. Parsers are pure; the readers are thin.
+ *
+ * @module
+ */
+
+import { readProcBytes, readProcText } from "./files.ts";
+
+/** `PF_KTHREAD` in the `flags` field of `/proc/PID/stat`. */
+const PF_KTHREAD = 0x0020_0000;
+
+/** The fields of `/proc/PID/stat` that `uss` uses. */
+export interface ProcessStat {
+  pid: number;
+  /** Command name (`comm`), at most 15 bytes, may contain spaces and parentheses. */
+  name: string;
+  /** One-letter state: R, S, D, Z (zombie), T, t, X, I, … */
+  state: string;
+  ppid: number;
+  /** Start time in clock ticks after boot: with the PID, it names one process. */
+  startTime: number;
+  /** A kernel thread: no user memory to measure. */
+  kernelThread: boolean;
+}
+
+/**
+ * Parses `/proc/PID/stat`. The name sits between the first `(` and the last `)`,
+ * so names containing `)` or spaces are safe.
+ *
+ * @throws {SyntaxError} when the text is not a stat line.
+ * @example
+ * ```ts
+ * parseStat("42 (my (odd) name) S 1 42 42 0 -1 4194560 …").name; // "my (odd) name"
+ * ```
+ */
+export function parseStat(text: string): ProcessStat {
+  const open = text.indexOf("(");
+  const close = text.lastIndexOf(")");
+  if (open < 0 || close < open) throw new SyntaxError("not a stat line");
+  // Fields after the name start at field 3 (state); field N is rest[N - 3].
+  const rest = text.slice(close + 2).split(" ");
+  const flags = Number(rest[9 - 3]);
+  const startTime = Number(rest[22 - 3]);
+  if (!Number.isFinite(flags) || !Number.isFinite(startTime)) {
+    throw new SyntaxError("not a stat line");
+  }
+  return {
+    pid: Number(text.slice(0, open - 1)),
+    name: text.slice(open + 1, close),
+    state: rest[0],
+    ppid: Number(rest[4 - 3]),
+    startTime,
+    kernelThread: (flags & PF_KTHREAD) !== 0,
+  };
+}
+
+/** The fields of `/proc/PID/status` that `uss` uses; sizes in bytes. */
+export interface ProcessStatus {
+  /** Real user ID. */
+  uid: number;
+  /** Virtual size (`VmSize`). */
+  virtual: number;
+  /** The kernel's resident counter (`VmRSS`), hugetlb excluded. */
+  rss: number;
+  /** Swapped-out anonymous memory (`VmSwap`). */
+  swap: number;
+  /** Mapped hugetlb pages (`HugetlbPages`). */
+  hugetlb: number;
+}
+
+/**
+ * Parses `/proc/PID/status`. Kernel threads lack the `Vm*` lines: those read as 0.
+ *
+ * @example
+ * ```ts
+ * parseStatus("Uid:\t0\t0\t0\t0\nVmRSS:\t  1024 kB\n").rss; // 1048576
+ * ```
+ */
+export function parseStatus(text: string): ProcessStatus {
+  const status: ProcessStatus = { uid: -1, virtual: 0, rss: 0, swap: 0, hugetlb: 0 };
+  for (const line of text.split("\n")) {
+    const colon = line.indexOf(":");
+    const key = line.slice(0, colon);
+    const value = line.slice(colon + 1).trim();
+    switch (key) {
+      case "Uid":
+        status.uid = parseInt(value, 10);
+        break;
+      case "VmSize":
+        status.virtual = parseInt(value, 10) * 1024;
+        break;
+      case "VmRSS":
+        status.rss = parseInt(value, 10) * 1024;
+        break;
+      case "VmSwap":
+        status.swap = parseInt(value, 10) * 1024;
+        break;
+      case "HugetlbPages":
+        status.hugetlb = parseInt(value, 10) * 1024;
+        break;
+    }
+  }
+  return status;
+}
+
+/**
+ * Reads `ROOT/PID/stat`.
+ *
+ * @throws {ProcError} when it cannot be read (not-found: no such process).
+ */
+export function readStat(procRoot: string, pid: number): ProcessStat {
+  return parseStat(readProcText(`${procRoot}/${pid}/stat`));
+}
+
+/**
+ * Reads `ROOT/PID/status`.
+ *
+ * @throws {ProcError} when it cannot be read.
+ */
+export function readStatus(procRoot: string, pid: number): ProcessStatus {
+  return parseStatus(readProcText(`${procRoot}/${pid}/status`));
+}
+
+/**
+ * Reads `ROOT/PID/cmdline` with NULs turned into spaces ("" for kernel threads).
+ *
+ * @throws {ProcError} when it cannot be read.
+ */
+export function readCmdline(procRoot: string, pid: number): string {
+  const text = readProcText(`${procRoot}/${pid}/cmdline`);
+  return text.replace(/\0+$/, "").replaceAll("\0", " ");
+}
+
+/** `AT_PAGESZ` in the auxiliary vector. */
+const AT_PAGESZ = 6;
+
+/**
+ * Finds the page size in an auxiliary vector (`/proc/self/auxv`: pairs of native
+ * words). Returns null when the entry is missing.
+ *
+ * @example
+ * ```ts
+ * pageSizeFromAuxv(Deno.readFileSync("/proc/self/auxv")); // 4096 on x86_64
+ * ```
+ */
+export function pageSizeFromAuxv(auxv: Uint8Array): number | null {
+  const view = new DataView(auxv.buffer, auxv.byteOffset, auxv.byteLength);
+  for (let offset = 0; offset + 16 <= auxv.byteLength; offset += 16) {
+    const type = view.getUint32(offset, true) + view.getUint32(offset + 4, true) * 2 ** 32;
+    if (type === 0) break;
+    if (type === AT_PAGESZ) return view.getUint32(offset + 8, true);
+  }
+  return null;
+}
+
+/**
+ * The system page size in bytes, from `ROOT/self/auxv`.
+ *
+ * @throws {ProcError} when auxv cannot be read; SyntaxError when it lacks AT_PAGESZ.
+ */
+export function readPageSize(procRoot: string): number {
+  const size = pageSizeFromAuxv(readProcBytes(`${procRoot}/self/auxv`));
+  if (size === null) throw new SyntaxError(`${procRoot}/self/auxv has no AT_PAGESZ`);
+  return size;
+}
