@@ -8,7 +8,6 @@
 import denoConfig from "../../deno.json" with { type: "json" };
 import { EnvironmentError, type MeasureContext, openContext } from "../measure/context.ts";
 import { measureWithContext } from "../measure/measure.ts";
-import type { ProcessReport } from "../measure/types.ts";
 import { listPids } from "../procfs/pids.ts";
 import { ProcError } from "../procfs/files.ts";
 import { mappingsToJson, renderMappingTable } from "../report/mappings.ts";

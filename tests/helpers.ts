@@ -1,0 +1,231 @@
+/**
+ * Shared test helpers: run the CLI as a user would, build and start fixture
+ * processes with known memory layouts, read the kernel's own figures.
+ *
+ * Fixture protocol: a fixture prints one JSON object per line on stdout for each
+ * process it wants measured (with at least `"pid"`), then stops itself with
+ * SIGSTOP. Tests wait for every announced process to be stopped before
+ * measuring, and kill every process they started, even when they fail.
+ *
+ * @module
+ */
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const MAIN = `${ROOT}/main.ts`;
+
+/** True when the tests run as root (exact method, KSM, hugetlb, mounts). */
+export const IS_ROOT = Deno.uid() === 0;
+
+/** The result of one CLI run. */
+export interface UssRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options of {@link runUss}. */
+export interface RunOptions {
+  /** Deno permission flags (default `-A`). */
+  permissions?: string[];
+  /** Prefix command (e.g. `["setpriv", "--reuid=65534", …]`). */
+  wrapper?: string[];
+  /** Deno executable (default: the one running the tests). */
+  deno?: string;
+  env?: Record<string, string>;
+}
+
+/**
+ * Runs `deno run <permissions> main.ts <args>` and collects its output.
+ *
+ * @example
+ * ```ts
+ * const { code, stdout } = await runUss(["--json", String(pid)]);
+ * ```
+ */
+export async function runUss(args: string[], options: RunOptions = {}): Promise<UssRun> {
+  const deno = options.deno ?? Deno.execPath();
+  const command = [
+    ...(options.wrapper ?? []),
+    deno,
+    "run",
+    "--quiet",
+    ...(options.permissions ?? ["-A"]),
+    MAIN,
+    ...args,
+  ];
+  const output = await new Deno.Command(command[0], {
+    args: command.slice(1),
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...(options.env ?? {}) },
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/**
+ * Runs the CLI with `--json` and parses stdout; fails loudly on non-JSON output.
+ */
+export async function runUssJson<T = unknown>(
+  args: string[],
+  options: RunOptions = {},
+): Promise<{ code: number; json: T; stderr: string }> {
+  const run = await runUss(["--json", ...args], options);
+  try {
+    return { code: run.code, json: JSON.parse(run.stdout) as T, stderr: run.stderr };
+  } catch {
+    throw new Error(`uss printed no JSON (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
+  }
+}
+
+const builtFixtures = new Map<string, Promise<string>>();
+
+/**
+ * Compiles `tests/fixtures/<name>.c` once per test run and returns the binary's
+ * path (in a world-readable temporary directory, so unprivileged users can run it).
+ */
+export function buildFixture(name: string): Promise<string> {
+  let built = builtFixtures.get(name);
+  if (!built) {
+    built = (async () => {
+      const dir = await Deno.makeTempDir({ prefix: "uss-fixture-" });
+      await Deno.chmod(dir, 0o755);
+      const binary = `${dir}/${name}`;
+      const result = await new Deno.Command("gcc", {
+        args: ["-O1", "-Wall", "-o", binary, `${ROOT}/tests/fixtures/${name}.c`],
+        stderr: "piped",
+      }).output();
+      if (!result.success) {
+        throw new Error(`gcc ${name}.c failed:\n${new TextDecoder().decode(result.stderr)}`);
+      }
+      return binary;
+    })();
+    builtFixtures.set(name, built);
+  }
+  return built;
+}
+
+/** A running fixture whose announced processes are all stopped. */
+export interface Fixture<T> {
+  /** The announcements, in the order printed. */
+  processes: (T & { pid: number })[];
+  /** Kills the fixture and every announced process (idempotent). */
+  [Symbol.asyncDispose](): Promise<void>;
+  kill(): Promise<void>;
+}
+
+/** Polls `/proc/PID/stat` until the process is stopped (state T). */
+export async function waitStopped(pid: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("T")) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`process ${pid} did not stop within ${timeoutMs} ms`);
+}
+
+/**
+ * Starts a fixture and waits for `expected` announcements and for each announced
+ * process to stop itself.
+ *
+ * @example
+ * ```ts
+ * await using fixture = await startFixture<{ region: string }>(binary, ["private", "256"], 1);
+ * const [{ pid, region }] = fixture.processes;
+ * ```
+ */
+export async function startFixture<T = Record<string, unknown>>(
+  binary: string,
+  args: string[],
+  expected: number,
+  options: { wrapper?: string[] } = {},
+): Promise<Fixture<T>> {
+  const command = [...(options.wrapper ?? []), binary, ...args];
+  const child = new Deno.Command(command[0], {
+    args: command.slice(1),
+    stdout: "piped",
+    stderr: "inherit",
+    stdin: "null",
+  }).spawn();
+  const processes: (T & { pid: number })[] = [];
+  const kill = async () => {
+    for (const process of processes) {
+      try {
+        Deno.kill(process.pid, "SIGKILL");
+      } catch { /* already gone */ }
+    }
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await child.status;
+    await child.stdout.cancel().catch(() => {});
+  };
+  try {
+    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let buffered = "";
+    const deadline = setTimeout(() => lines.cancel("timeout"), 20_000);
+    try {
+      while (processes.length < expected) {
+        const newline = buffered.indexOf("\n");
+        if (newline >= 0) {
+          processes.push(JSON.parse(buffered.slice(0, newline)));
+          buffered = buffered.slice(newline + 1);
+          continue;
+        }
+        const { value, done } = await lines.read();
+        if (done) throw new Error(`fixture ${binary} ${args.join(" ")} ended early`);
+        buffered += value;
+      }
+    } finally {
+      clearTimeout(deadline);
+      lines.releaseLock();
+    }
+    for (const process of processes) await waitStopped(process.pid);
+  } catch (error) {
+    await kill();
+    throw error;
+  }
+  return { processes, kill, [Symbol.asyncDispose]: kill };
+}
+
+/** The kernel's `smaps_rollup` of a process, in bytes per field. */
+export async function readRollup(pid: number): Promise<Record<string, number>> {
+  const text = await Deno.readTextFile(`/proc/${pid}/smaps_rollup`);
+  const fields: Record<string, number> = {};
+  for (const line of text.split("\n").slice(1)) {
+    const match = /^(\w+):\s+(\d+) kB/.exec(line);
+    if (match) fields[match[1]] = Number(match[2]) * 1024;
+  }
+  return fields;
+}
+
+/** Reads a sysfs/procfs setting (trimmed). */
+export function readSetting(path: string): string {
+  return Deno.readTextFileSync(path).trim();
+}
+
+/**
+ * Sets a system setting for the duration of `body` and restores it afterwards,
+ * even when `body` throws.
+ */
+export async function withSetting<T>(
+  path: string,
+  value: string,
+  body: () => Promise<T>,
+): Promise<T> {
+  const previous = readSetting(path);
+  Deno.writeTextFileSync(path, value);
+  try {
+    return await body();
+  } finally {
+    Deno.writeTextFileSync(path, previous);
+  }
+}
+
+/** The root of the repository (for tests that need paths). */
+export const REPO_ROOT = ROOT;
