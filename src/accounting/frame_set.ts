@@ -5,7 +5,8 @@
  * A machine-wide scan gathers millions of PFN references in address order, which
  * is random order for PFNs; sorting them costs ~170 ms per million in V8. A bitmap
  * per 64 Ki frames (8 KiB, allocated only where frames are) plus a rank table
- * makes insertion, ordering and lookup linear instead.
+ * makes insertion, ordering and lookup linear instead. Each chunk remembers which
+ * of its words are in use, so building costs O(frames), not O(chunk size).
  *
  * @module
  */
@@ -15,6 +16,8 @@ const WORDS_PER_CHUNK = FRAMES_PER_CHUNK / 32;
 
 interface Chunk {
   bits: Uint32Array;
+  /** Indexes of the non-zero words of `bits`, in insertion order. */
+  usedWords: number[];
   /** Number of set bits in the words before each word (filled by `build`). */
   rankBefore: Uint32Array;
   /** Number of set bits in all earlier chunks (filled by `build`). */
@@ -75,6 +78,7 @@ export function frameSetBuilder(): FrameSetBuilder {
     if (!chunk) {
       chunk = {
         bits: new Uint32Array(WORDS_PER_CHUNK),
+        usedWords: [],
         rankBefore: new Uint32Array(0),
         base: 0,
       };
@@ -82,7 +86,9 @@ export function frameSetBuilder(): FrameSetBuilder {
       lastChunk = chunk;
     }
     const offset = pfn - key * FRAMES_PER_CHUNK;
-    chunk.bits[offset >>> 5] |= 1 << (offset & 31);
+    const word = offset >>> 5;
+    if (chunk.bits[word] === 0) chunk.usedWords.push(word);
+    chunk.bits[word] |= 1 << (offset & 31);
   }
 
   function build(): FrameSet {
@@ -90,10 +96,12 @@ export function frameSetBuilder(): FrameSetBuilder {
     let total = 0;
     for (const key of keys) {
       const chunk = chunks.get(key)!;
+      chunk.usedWords.sort((a, b) => a - b);
       chunk.base = total;
+      // Only used words get a rank: lookups of unused words stop at the bit test.
       chunk.rankBefore = new Uint32Array(WORDS_PER_CHUNK);
       let inChunk = 0;
-      for (let word = 0; word < WORDS_PER_CHUNK; word++) {
+      for (const word of chunk.usedWords) {
         chunk.rankBefore[word] = inChunk;
         inChunk += popcount32(chunk.bits[word]);
       }
@@ -102,9 +110,9 @@ export function frameSetBuilder(): FrameSetBuilder {
     const pfns = new Float64Array(total);
     let position = 0;
     for (const key of keys) {
-      const bits = chunks.get(key)!.bits;
+      const { bits, usedWords } = chunks.get(key)!;
       const first = key * FRAMES_PER_CHUNK;
-      for (let word = 0; word < WORDS_PER_CHUNK; word++) {
+      for (const word of usedWords) {
         let value = bits[word];
         while (value !== 0) {
           const lowest = value & -value;

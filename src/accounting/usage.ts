@@ -128,6 +128,7 @@ export function accountProcess(
     figures[base + PSS] = anon + file;
     figures[base + RSS] = anon + file;
     figures[base + SWAP] = tally.swapped[vma] * pageSize;
+    figures[base + HUGETLB] = figures[base + HUGETLB_USS] = tally.exclusiveHugetlb[vma] * pageSize;
   }
 
   const positions = new Int32Array(refs.length);

@@ -26,23 +26,26 @@ function fallbackNote(context: MeasureContext): string {
   return `uss: note: ${context.fallbackReason}; figures come from the kernel's smaps (method smaps); run as root for exact ones`;
 }
 
-function measureGiven(context: MeasureContext, options: CliOptions): number {
+async function measureGiven(context: MeasureContext, options: CliOptions): Promise<number> {
   const pids = [...new Set(options.pids)];
-  const reports = measureWithContext(context, pids);
+  const reports = await measureWithContext(context, pids);
   if (options.json) printOut(JSON.stringify(reports.map(processToJson), null, 2));
   else printOut(renderProcessTable(reports, { bytes: options.bytes, total: pids.length > 1 }));
   return reports.every((report) => report.state === "ok") ? EXIT_OK : EXIT_PARTIAL;
 }
 
-function measureMappings(context: MeasureContext, options: CliOptions): number {
-  const [report] = measureWithContext(context, options.pids, true);
+async function measureMappings(
+  context: MeasureContext,
+  options: CliOptions,
+): Promise<number> {
+  const [report] = await measureWithContext(context, options.pids, true);
   if (options.json) printOut(JSON.stringify(mappingsToJson(report), null, 2));
   else if (report.state === "ok") printOut(renderMappingTable(report, { bytes: options.bytes }));
   else printErr(`uss: ${report.pid}: ${report.error}`);
   return report.state === "ok" ? EXIT_OK : EXIT_PARTIAL;
 }
 
-function measureAll(context: MeasureContext, options: CliOptions): number {
+async function measureAll(context: MeasureContext, options: CliOptions): Promise<number> {
   let pids: number[];
   try {
     pids = listPids(context.procRoot);
@@ -50,7 +53,7 @@ function measureAll(context: MeasureContext, options: CliOptions): number {
     if (error instanceof ProcError) throw new EnvironmentError(error.message);
     throw error;
   }
-  const reports = measureWithContext(context, pids);
+  const reports = await measureWithContext(context, pids);
   const measured = reports
     .filter((report) => report.state === "ok")
     .sort((a, b) => b.usage!.uss - a.usage!.uss || a.pid - b.pid);
@@ -75,43 +78,42 @@ function measureAll(context: MeasureContext, options: CliOptions): number {
  * Deno.exit(await run(Deno.args));
  * ```
  */
-export function run(argv: string[]): Promise<number> {
+export async function run(argv: string[]): Promise<number> {
   let options: CliOptions;
   try {
     options = parseCli(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     printErr(`uss: ${error.message} (see uss --help)`);
-    return Promise.resolve(EXIT_USAGE);
+    return EXIT_USAGE;
   }
   if (options.command === "help") {
     printOut(HELP);
-    return Promise.resolve(EXIT_OK);
+    return EXIT_OK;
   }
   if (options.command === "version") {
     printOut(`uss ${denoConfig.version}`);
-    return Promise.resolve(EXIT_OK);
+    return EXIT_OK;
   }
   try {
     const context = openContext({ procRoot: options.procRoot, method: options.method });
     try {
       if (context.fallbackReason && !options.json) printErr(fallbackNote(context));
-      const code = options.command === "maps"
-        ? measureMappings(context, options)
+      return options.command === "maps"
+        ? await measureMappings(context, options)
         : options.pids.length > 0
-        ? measureGiven(context, options)
-        : measureAll(context, options);
-      return Promise.resolve(code);
+        ? await measureGiven(context, options)
+        : await measureAll(context, options);
     } finally {
       context.close();
     }
   } catch (error) {
     if (error instanceof EnvironmentError) {
       printErr(`uss: ${error.message}`);
-      return Promise.resolve(EXIT_ENVIRONMENT);
+      return EXIT_ENVIRONMENT;
     }
     const message = error instanceof Error ? error.message : String(error);
     printErr(`uss: internal error: ${message.split("\n")[0]} (please report this)`);
-    return Promise.resolve(EXIT_INTERNAL);
+    return EXIT_INTERNAL;
   }
 }

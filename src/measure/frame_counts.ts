@@ -10,7 +10,7 @@ import { type FrameSet, frameSetBuilder } from "../accounting/frame_set.ts";
 import type { FrameCounts } from "../accounting/usage.ts";
 import { ProcError } from "../procfs/files.ts";
 import { type KpagecountFile, readKpagecounts } from "../procfs/kpagecount.ts";
-import { readMaps } from "../procfs/maps.ts";
+import { readMaps, type Vma } from "../procfs/maps.ts";
 import { openPagemap, readPagemap } from "../procfs/pagemap.ts";
 import { PFN_HIGH_MASK, PRESENT } from "../procfs/pagemap_bits.ts";
 import type { MeasureContext } from "./context.ts";
@@ -62,15 +62,26 @@ export function readFrameCounts(source: KpagecountFile, set: FrameSet): Uint32Ar
   return raw;
 }
 
+/** Identifies a mapped file across processes: `device:inode`. */
+export function fileKey(vma: Vma): string {
+  return `${vma.device}:${vma.inode}`;
+}
+
 /**
- * Counts, per frame of `set`, the entries of the tool's own file-backed mappings
- * (libc, the runtime binary, …): the only frames a freshly exec'd tool can share
- * with a target. Its anonymous memory and multi-GiB reservations are skipped.
+ * Counts, per frame of `set`, the entries of the tool's own mappings of the
+ * files in `sharedFiles` (libc, the runtime binary, … as keyed by
+ * {@link fileKey}): a freshly exec'd tool can share frames with a target only
+ * through files they both map. Its anonymous memory, its multi-GiB reservations
+ * and files no target maps are skipped.
  *
  * @returns the counts, or null when the tool shares no frame with the set or
  * cannot see itself in this procfs.
  */
-export function readSelfRefs(context: MeasureContext, set: FrameSet): Uint32Array | null {
+export function readSelfRefs(
+  context: MeasureContext,
+  set: FrameSet,
+  sharedFiles: ReadonlySet<string>,
+): Uint32Array | null {
   if (context.selfPid === null || set.pfns.length === 0) return null;
   let self: Uint32Array | null = null;
   let pagemap;
@@ -84,7 +95,7 @@ export function readSelfRefs(context: MeasureContext, set: FrameSet): Uint32Arra
     const buffer = new Uint8Array(SELF_CHUNK_PAGES * 8);
     const words = new Uint32Array(buffer.buffer);
     for (const vma of readMaps(context.procRoot, "self", context.pageSize)) {
-      if (vma.inode === 0) continue;
+      if (vma.inode === 0 || !sharedFiles.has(fileKey(vma))) continue;
       for (let page = vma.startPage; page < vma.endPage;) {
         const want = Math.min(SELF_CHUNK_PAGES, vma.endPage - page);
         const entries = readPagemap(pagemap, page, buffer.subarray(0, want * 8));
@@ -113,12 +124,14 @@ export function readSelfRefs(context: MeasureContext, set: FrameSet): Uint32Arra
  */
 export function countFrames(context: MeasureContext, scans: ProcessScan[]): FrameCounts {
   const builder = frameSetBuilder();
+  const sharedFiles = new Set<string>();
   for (const scan of scans) {
     const pfns = scan.refs.pfns;
     for (let row = 0; row < scan.refs.length; row++) builder.add(pfns[row]);
+    for (const vma of scan.vmas) if (vma.inode !== 0) sharedFiles.add(fileKey(vma));
   }
   const set = builder.build();
   const raw = readFrameCounts(context.kpagecount!, set);
-  const self = readSelfRefs(context, set);
+  const self = readSelfRefs(context, set, sharedFiles);
   return { set, raw, self };
 }

@@ -78,15 +78,15 @@ function confirmSameProcess(context: MeasureContext, report: ProcessReport): Pro
  *
  * @throws {EnvironmentError} when the sandbox refuses procfs mid-way.
  */
-export function measureWithContext(
+export async function measureWithContext(
   context: MeasureContext,
   pids: readonly number[],
   withMappings = false,
-): ProcessReport[] {
+): Promise<ProcessReport[]> {
   const reports: ProcessReport[] = new Array(pids.length);
   let pending: { index: number; scan: ProcessScan }[] = [];
   for (let index = 0; index < pids.length; index++) {
-    const outcome = scanProcess(context, pids[index], withMappings);
+    const outcome = await scanProcess(context, pids[index], withMappings);
     if (outcome.kind === "report") reports[index] = outcome.report;
     else pending.push({ index, scan: outcome.scan });
   }
@@ -107,7 +107,7 @@ export function measureWithContext(
     for (const { index, scan } of pending) {
       const { report, moved } = reportFromScan(context, scan, counts, scratch, withMappings);
       if (moved > 0 && attempt < ATTEMPTS) {
-        const outcome = scanProcess(context, scan.pid, withMappings);
+        const outcome = await scanProcess(context, scan.pid, withMappings);
         if (outcome.kind === "report") reports[index] = outcome.report;
         else retry.push({ index, scan: outcome.scan });
         continue;
@@ -139,13 +139,13 @@ export function measureWithContext(
  * console.log(report.usage?.uss);
  * ```
  */
-export function measureProcesses(
+export async function measureProcesses(
   pids: readonly number[],
   options: MeasureOptions = {},
 ): Promise<ProcessReport[]> {
   const context = openContext(options);
   try {
-    return Promise.resolve(measureWithContext(context, pids, options.mappings ?? false));
+    return await measureWithContext(context, pids, options.mappings ?? false);
   } finally {
     context.close();
   }

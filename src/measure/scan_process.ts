@@ -16,7 +16,7 @@ import { usageFromSmaps } from "../accounting/smaps_usage.ts";
 import { addUsage, emptyUsage } from "../accounting/usage.ts";
 import { ProcError } from "../procfs/files.ts";
 import { readMaps, readSmaps, type SmapsVma, type Vma } from "../procfs/maps.ts";
-import { openPagemap, type PagemapFile, readPagemap } from "../procfs/pagemap.ts";
+import { openPagemap, type PagemapFile, readPagemap, readPagemapAsync } from "../procfs/pagemap.ts";
 import {
   type ProcessStat,
   type ProcessStatus,
@@ -37,6 +37,8 @@ const CHUNK_PAGES = 65536;
 const SPARSE_RATIO = 4;
 /** Small processes are read directly whatever their ratio (pages). */
 const SPARSE_MIN_PAGES = 16384;
+/** Walks longer than this (pages; 512 MiB of address space) read on two threads. */
+const PARALLEL_MIN_PAGES = 131072;
 
 /** A process walked for the kpagecount method, waiting for its frames' counts. */
 export interface ProcessScan {
@@ -153,39 +155,108 @@ function isSparse(status: ProcessStatus, pageSize: number): boolean {
   return virtualPages > SPARSE_MIN_PAGES && virtualPages > SPARSE_RATIO * residentPages;
 }
 
-/** VMAs that smaps says hold no page at all need no pagemap read. */
-function mayHoldPages(vma: SmapsVma): boolean {
+/**
+ * Whether a VMA needs its pagemap read: only pages some other page-table entry
+ * also maps (smaps "Shared", mapcount > 1) can be shared with another process or
+ * be the same frame twice in this one. Pages mapped once are unique, and smaps
+ * already counted them exactly (per subpage, THP included).
+ */
+function holdsSharedPages(vma: SmapsVma): boolean {
   const fields = vma.smaps;
-  return fields.rss + fields.swap + fields.privateHugetlb + fields.sharedHugetlb > 0;
+  return fields.sharedClean + fields.sharedDirty + fields.sharedHugetlb > 0;
 }
 
-function walkPagemap(
+/** Settles the VMAs smaps fully accounts (no shared page) into the tally. */
+function tallyPrivateVmas(vmas: SmapsVma[], tally: ScanTally, pageSize: number): void {
+  for (let index = 0; index < vmas.length; index++) {
+    const fields = vmas[index].smaps;
+    if (holdsSharedPages(vmas[index])) continue;
+    tally.exclusiveAnon[index] = fields.anonymous / pageSize;
+    tally.exclusiveFile[index] = (fields.rss - fields.anonymous) / pageSize;
+    tally.swapped[index] = fields.swap / pageSize;
+    tally.exclusiveHugetlb[index] = fields.privateHugetlb / pageSize;
+  }
+}
+
+/** A run of pages of one VMA read with one pagemap read. */
+interface Chunk {
+  vma: number;
+  page: number;
+  pages: number;
+}
+
+/** Splits the selected VMAs into reads that never cross a 2 MiB-aligned block. */
+function planChunks(vmas: Vma[], selected: (index: number) => boolean): Chunk[] {
+  const chunks: Chunk[] = [];
+  for (let index = 0; index < vmas.length; index++) {
+    if (!selected(index)) continue;
+    const { startPage, endPage } = vmas[index];
+    for (let page = startPage; page < endPage;) {
+      const end = Math.min(endPage, (Math.floor(page / CHUNK_PAGES) + 1) * CHUNK_PAGES);
+      chunks.push({ vma: index, page, pages: end - page });
+      page = end;
+    }
+  }
+  return chunks;
+}
+
+async function walkPagemap(
   context: MeasureContext,
+  pid: number,
   pagemap: PagemapFile,
   vmas: Vma[],
   selected: (index: number) => boolean,
   hugetlb: (index: number) => boolean,
-): { tally: ScanTally; refs: FrameRefs } {
+): Promise<{ tally: ScanTally; refs: FrameRefs }> {
   const tally = createScanTally(vmas.length);
   const refs = createFrameRefs();
-  const buffer = new Uint8Array(CHUNK_PAGES * 8);
-  const words = new Uint32Array(buffer.buffer);
-  for (let index = 0; index < vmas.length; index++) {
-    if (!selected(index)) continue;
-    const vma = vmas[index];
-    const target = {
-      vma: index,
-      hugetlb: hugetlb(index),
-      exclusiveShortcut: context.exclusiveShortcut,
-    };
-    let page = vma.startPage;
-    while (page < vma.endPage) {
-      const chunkEnd = Math.min(vma.endPage, (Math.floor(page / CHUNK_PAGES) + 1) * CHUNK_PAGES);
-      const entries = readPagemap(pagemap, page, buffer.subarray(0, (chunkEnd - page) * 8));
-      if (entries === 0) break;
-      scanPagemapEntries(words, entries, page, target, tally, refs);
-      page += entries;
+  const targets = vmas.map((_, index) => ({
+    vma: index,
+    hugetlb: hugetlb(index),
+    exclusiveShortcut: context.exclusiveShortcut,
+  }));
+  const chunks = planChunks(vmas, selected);
+  const totalPages = chunks.reduce((sum, chunk) => sum + chunk.pages, 0);
+  const scan = (words: Int32Array, entries: number, chunk: Chunk) =>
+    scanPagemapEntries(words, entries, chunk.page, targets[chunk.vma], tally, refs);
+
+  if (totalPages < PARALLEL_MIN_PAGES) {
+    const buffer = new Uint8Array(CHUNK_PAGES * 8);
+    const words = new Int32Array(buffer.buffer);
+    for (const chunk of chunks) {
+      scan(words, readPagemap(pagemap, chunk.page, buffer.subarray(0, chunk.pages * 8)), chunk);
     }
+    return { tally, refs };
+  }
+
+  // Two reads in flight on two handles (Deno serves each on its own thread, and
+  // the kernel lets both walk the page tables under the shared mmap lock) while
+  // the previous chunk is scanned here, in address order.
+  const handles = [pagemap, openPagemap(context.procRoot, pid)];
+  const buffers = [0, 1, 2].map(() => new Uint8Array(CHUNK_PAGES * 8));
+  const words = buffers.map((buffer) => new Int32Array(buffer.buffer));
+  const reads: Promise<number>[] = [];
+  const issue = (i: number) => {
+    if (i >= chunks.length) return;
+    const chunk = chunks[i];
+    reads[i] = readPagemapAsync(
+      handles[i % 2],
+      chunk.page,
+      buffers[i % 3].subarray(0, chunk.pages * 8),
+    );
+  };
+  let next = 0;
+  try {
+    issue(0);
+    issue(1);
+    for (; next < chunks.length; next++) {
+      const entries = await reads[next];
+      issue(next + 2);
+      scan(words[next % 3], entries, chunks[next]);
+    }
+  } finally {
+    await Promise.allSettled(reads.slice(next + 1));
+    handles[1].file.close();
   }
   return { tally, refs };
 }
@@ -196,11 +267,11 @@ function walkPagemap(
  *
  * @throws {EnvironmentError} when the sandbox refuses procfs.
  */
-export function scanProcess(
+export async function scanProcess(
   context: MeasureContext,
   pid: number,
   withMappings: boolean,
-): ScanOutcome {
+): Promise<ScanOutcome> {
   const root = context.procRoot;
   let stat: ProcessStat | null = null;
   let uid: number | null = null;
@@ -224,13 +295,15 @@ export function scanProcess(
     const pagemap = openPagemap(root, pid);
     try {
       const smapsVmas = vmas as SmapsVma[];
-      const { tally, refs } = walkPagemap(
+      const { tally, refs } = await walkPagemap(
         context,
+        pid,
         pagemap,
         vmas,
-        viaSmaps ? (index) => mayHoldPages(smapsVmas[index]) : () => true,
+        viaSmaps ? (index) => holdsSharedPages(smapsVmas[index]) : () => true,
         viaSmaps ? (index) => smapsVmas[index].smaps.kernelPageSize > pageSize : () => false,
       );
+      if (viaSmaps) tallyPrivateVmas(smapsVmas, tally, pageSize);
       if (tally.presentWithoutPfn > 0) {
         if (context.forced) {
           return {

@@ -139,8 +139,10 @@ export function readAt(
 }
 
 /**
- * Like {@link readAt}, but asynchronous: Deno runs it on a blocking thread, so
- * several reads on separate handles proceed on several cores at once.
+ * Like {@link readAt}, but the read is asynchronous: Deno runs it on a blocking
+ * thread, so reads on separate handles proceed on several cores while
+ * JavaScript keeps working. The seek stays synchronous on purpose: an awaited
+ * seek would hold the read back until the caller next yields.
  *
  * @returns bytes read (0 at the end of the file).
  * @throws {ProcError} classified by kind.
@@ -152,7 +154,7 @@ export async function readAtAsync(
   buffer: Uint8Array,
 ): Promise<number> {
   try {
-    await file.seek(offset, Deno.SeekMode.Start);
+    file.seekSync(offset, Deno.SeekMode.Start);
     return (await file.read(buffer)) ?? 0;
   } catch (error) {
     throw toProcError(error, path);
