@@ -10,6 +10,7 @@
  * @module
  */
 import type { MethodChoice } from "../measure/types.ts";
+import { SORT_KEYS, type SortKey } from "../report/order.ts";
 
 /** Largest PID Linux can hand out (PID_MAX_LIMIT on 64-bit). */
 export const PID_MAX = 4_194_304;
@@ -23,35 +24,69 @@ export class UsageError extends Error {
   }
 }
 
+/** Ways to group processes (`file` groups mappings instead). */
+export type GroupBy = "user" | "name" | "file";
+
 /** What the command line asks for. */
 export interface CliOptions {
   command: "processes" | "maps" | "help" | "version";
+  /** PIDs given as arguments: each gets its own row, failures included. */
   pids: number[];
   json: boolean;
   bytes: boolean;
   method: MethodChoice;
   procRoot: string;
+  /** Sort key; null keeps each view's default (argument order, or largest USS first). */
+  sort: SortKey | null;
+  reverse: boolean;
+  limit: number | null;
+  /** `--user`: a user name or numeric UID, resolved later. */
+  user: string | null;
+  /** `--name`: matches the command name or the full command line. */
+  name: RegExp | null;
+  /** `--pid`: restrict the process list to these PIDs. */
+  pidFilter: number[] | null;
+  by: GroupBy | null;
+  tree: number | null;
+  group: number[] | null;
 }
 
 /** The text of `uss --help`. */
 export const HELP = `uss: how much memory a process really owns (USS, PSS, RSS, swap)
 
 Usage:
-  uss [OPTIONS] [PID...]   measure the given processes (every readable process when none)
-  uss maps [OPTIONS] PID   where a process's memory lives: one row per mapping
+  uss [OPTIONS]              every readable process, largest USS first
+  uss [OPTIONS] PID...       the given processes, one row each
+  uss maps [OPTIONS] PID     where one process's memory lives, one row per mapping
 
-Options:
-  --json             print JSON (sizes in integer bytes)
-  --bytes            print exact byte counts instead of KiB/MiB/GiB
-  --method METHOD    auto (default), kpagecount (exact, needs root) or smaps
-  --proc-root DIR    read a procfs mounted at DIR instead of /proc
-  -h, --help         show this help
-  -V, --version      show the version
+Views and groups:
+  --by user|name             one row per user / per program, with exact group USS
+  --by file                  per mapped file: the processes mapping it and their sums
+                             (with "maps PID": merge the mappings of one file)
+  --tree PID                 PID and all its descendants as one group
+  --group PID,PID,...        these processes as one group
 
-Exit codes: 0 all measured, 1 some process could not be measured,
+Selecting and ordering:
+  --user NAME|UID            only processes of this user
+  --name REGEX               only processes whose name or command line matches
+  --pid PID,PID,...          only these processes
+  --sort uss|pss|rss|swap|pid|name   (default uss, largest first)
+  --reverse                  reverse the order
+  --limit N                  print the first N rows
+
+Output and method:
+  --json                     JSON (sizes in integer bytes)
+  --bytes                    exact byte counts instead of KiB/MiB/GiB
+  --method auto|kpagecount|smaps   exact frame counting (root) or the kernel's smaps
+  --proc-root DIR            read a procfs mounted at DIR instead of /proc
+  -h, --help                 show this help
+  -V, --version              show the version
+
+Exit codes: 0 all measured, 1 some process given by PID could not be measured,
 2 usage error, 3 cannot read procfs here, 4 internal error.`;
 
 const METHODS: readonly MethodChoice[] = ["auto", "kpagecount", "smaps"];
+const GROUP_BY: readonly GroupBy[] = ["user", "name", "file"];
 
 /** How an option is spelled and whether it takes a value. */
 export interface OptionSpec {
@@ -89,7 +124,7 @@ export function scanOptions(
       positionals.push(...argv.slice(index + 1));
       break;
     }
-    if (!arg.startsWith("-") || arg === "-") {
+    if (!arg.startsWith("-") || arg === "-" || /^-[0-9]+$/.test(arg)) {
       positionals.push(arg);
       continue;
     }
@@ -145,42 +180,103 @@ export function parsePid(text: string): number {
  * ```
  */
 export function parseCli(argv: string[]): CliOptions {
-  // parseArgs would call "-5" an unknown option; it is a bad PID.
-  const negative = argv.find((arg) => /^-[0-9]+$/.test(arg));
-  if (negative !== undefined) {
-    throw new UsageError(`invalid PID ${negative}: expected a positive integer`);
-  }
-  const parsed = scanOptions(argv, {
+  const { values, positionals: words } = scanOptions(argv, {
     json: { type: "boolean" },
     bytes: { type: "boolean" },
     method: { type: "string" },
     "proc-root": { type: "string" },
+    sort: { type: "string" },
+    reverse: { type: "boolean" },
+    limit: { type: "string" },
+    user: { type: "string" },
+    name: { type: "string" },
+    pid: { type: "string" },
+    by: { type: "string" },
+    tree: { type: "string" },
+    group: { type: "string" },
     help: { type: "boolean", short: "h" },
     version: { type: "boolean", short: "V" },
   });
-  const { values } = parsed;
-  let positionals = parsed.positionals;
-  const maps = positionals[0] === "maps";
-  if (maps) {
-    positionals = positionals.slice(1);
-    if (positionals.length !== 1) throw new UsageError("uss maps takes exactly one PID");
-  }
-  const method = (values.method ?? "auto") as MethodChoice;
   const text = (name: string) => values[name] as string | undefined;
   const flag = (name: string) => values[name] === true;
-  if (!METHODS.includes(method)) {
-    throw new UsageError(
-      `invalid --method ${JSON.stringify(values.method)}: expected auto, kpagecount or smaps`,
-    );
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const value = text(name) ?? fallback;
+    if (!allowed.includes(value as T)) {
+      throw new UsageError(
+        `invalid --${name} ${JSON.stringify(value)}: expected ${allowed.join(", ")}`,
+      );
+    }
+    return value as T;
+  };
+  const pidList = (name: string) => {
+    const value = text(name);
+    if (value === undefined) return null;
+    const pids = value.split(",").filter((part) => part !== "").map(parsePid);
+    if (pids.length === 0) throw new UsageError(`--${name} needs at least one PID`);
+    return pids;
+  };
+
+  const maps = words[0] === "maps";
+  const positionals = maps ? words.slice(1) : words;
+  if (maps && positionals.length !== 1) throw new UsageError("uss maps takes exactly one PID");
+  const pids = positionals.map(parsePid);
+
+  let limit: number | null = null;
+  if (text("limit") !== undefined) {
+    limit = Number(text("limit"));
+    if (!/^[0-9]+$/.test(text("limit")!) || limit < 1) {
+      throw new UsageError(
+        `invalid --limit ${JSON.stringify(text("limit"))}: expected a positive integer`,
+      );
+    }
   }
+  let name: RegExp | null = null;
+  if (text("name") !== undefined) {
+    try {
+      name = new RegExp(text("name")!);
+    } catch (error) {
+      throw new UsageError(`invalid --name: ${(error as Error).message}`);
+    }
+  }
+  const user = text("user") ?? null;
+  if (user === "") throw new UsageError("--user needs a user name or UID");
   const procRoot = text("proc-root") ?? "/proc";
   if (procRoot === "") throw new UsageError("--proc-root needs a directory");
+
+  const by = text("by") === undefined ? null : oneOf("by", GROUP_BY, "user");
+  const tree = text("tree") === undefined ? null : parsePid(text("tree")!);
+  const group = pidList("group");
+  const views = [
+    by !== null && !(maps && by === "file"),
+    tree !== null,
+    group !== null,
+    pids.length > 0 && !maps,
+  ];
+  if (views.filter(Boolean).length > 1) {
+    throw new UsageError("choose one of: PIDs as arguments, --by, --tree, --group");
+  }
+  if (maps && by !== null && by !== "file") {
+    throw new UsageError("uss maps only supports --by file");
+  }
+  if (maps && (tree !== null || group !== null)) {
+    throw new UsageError("uss maps takes one PID, not --tree or --group");
+  }
+
   return {
     command: flag("help") ? "help" : flag("version") ? "version" : maps ? "maps" : "processes",
-    pids: positionals.map(parsePid),
+    pids,
     json: flag("json"),
     bytes: flag("bytes"),
-    method,
+    method: oneOf("method", METHODS, "auto"),
     procRoot,
+    sort: text("sort") === undefined ? null : oneOf("sort", SORT_KEYS, "uss"),
+    reverse: flag("reverse"),
+    limit,
+    user,
+    name,
+    pidFilter: pidList("pid"),
+    by,
+    tree,
+    group,
   };
 }

@@ -1,12 +1,13 @@
 /**
  * Measures processes: scan each, count the frames of all scans in one pass,
  * account, re-measure processes whose frames moved, and make sure each result
- * still belongs to the process it names.
+ * still belongs to the process it names. Groups reuse the same scans and counts.
  *
  * @module
  */
 
-import { accountProcess } from "../accounting/usage.ts";
+import { accountGroup, type GroupFigures, type GroupMember } from "../accounting/group.ts";
+import { accountProcess, type FrameCounts } from "../accounting/usage.ts";
 import { readStat } from "../procfs/process_info.ts";
 import { type MeasureContext, openContext } from "./context.ts";
 import { countFrames } from "./frame_counts.ts";
@@ -16,19 +17,45 @@ import type { MeasureOptions, ProcessReport } from "./types.ts";
 /** Measurements of a process whose frames keep moving before its figures are kept. */
 const ATTEMPTS = 3;
 
+/** Options of {@link measure}. */
+export interface MeasureRunOptions {
+  /** Also return per-mapping figures. */
+  mappings?: boolean;
+  /** Called after each process is scanned (for progress displays). */
+  onProgress?: (scanned: number, total: number) => void;
+}
+
+/** The result of measuring a set of processes. */
+export interface Measurement {
+  /** One report per requested PID, in request order. */
+  reports: ProcessReport[];
+  /**
+   * Exact figures of a group of the measured PIDs, or null when some member has
+   * no frame-level scan (it failed, or was measured by smaps): then only sums
+   * are possible.
+   */
+  groupFigures(pids: readonly number[]): GroupFigures | null;
+}
+
+interface Measured {
+  report: ProcessReport;
+  scan: ProcessScan | null;
+  /** The counts the scan was accounted with. */
+  counts: FrameCounts | null;
+}
+
 function reportFromScan(
   context: MeasureContext,
   scan: ProcessScan,
-  counts: ReturnType<typeof countFrames>,
+  counts: FrameCounts,
   scratch: Uint32Array,
   withMappings: boolean,
 ): { report: ProcessReport; moved: number } {
-  const ownCounts = scan.pid === context.selfPid ? { ...counts, self: null } : counts;
   const figures = accountProcess(
     scan.tally,
     scan.refs,
     scan.vmas.length,
-    ownCounts,
+    countsFor(context, scan.pid, counts),
     context.pageSize,
     scratch,
   );
@@ -36,6 +63,7 @@ function reportFromScan(
     pid: scan.pid,
     name: scan.stat.name,
     uid: scan.uid,
+    ppid: scan.stat.ppid,
     startTime: scan.stat.startTime,
     state: "ok",
     error: null,
@@ -47,6 +75,11 @@ function reportFromScan(
     notes: [],
   };
   return { report, moved: figures.moved };
+}
+
+/** The tool's own entries are subtracted everywhere but in its own figures. */
+function countsFor(context: MeasureContext, pid: number, counts: FrameCounts): FrameCounts {
+  return pid === context.selfPid ? { ...counts, self: null } : counts;
 }
 
 /**
@@ -73,32 +106,43 @@ function confirmSameProcess(context: MeasureContext, report: ProcessReport): Pro
 }
 
 /**
- * Measures `pids` with an open context. Results come back in the order of `pids`;
- * a PID that cannot be measured gets a report with its reason, never an exception.
+ * Measures `pids` with an open context. Reports come back in the order of
+ * `pids`; a PID that cannot be measured gets a report with its reason, never an
+ * exception.
  *
  * @throws {EnvironmentError} when the sandbox refuses procfs mid-way.
+ * @example
+ * ```ts
+ * const { reports, groupFigures } = await measure(context, [1, 2, 3]);
+ * groupFigures([2, 3])?.usage.uss;
+ * ```
  */
-export async function measureWithContext(
+export async function measure(
   context: MeasureContext,
   pids: readonly number[],
-  withMappings = false,
-): Promise<ProcessReport[]> {
-  const reports: ProcessReport[] = new Array(pids.length);
+  options: MeasureRunOptions = {},
+): Promise<Measurement> {
+  const withMappings = options.mappings ?? false;
+  const measured: Measured[] = new Array(pids.length);
   let pending: { index: number; scan: ProcessScan }[] = [];
   for (let index = 0; index < pids.length; index++) {
     const outcome = await scanProcess(context, pids[index], withMappings);
-    if (outcome.kind === "report") reports[index] = outcome.report;
-    else pending.push({ index, scan: outcome.scan });
+    if (outcome.kind === "report") {
+      measured[index] = { report: outcome.report, scan: null, counts: null };
+    } else pending.push({ index, scan: outcome.scan });
+    options.onProgress?.(index + 1, pids.length);
   }
 
+  let retried = false;
   for (let attempt = 1; pending.length > 0; attempt++) {
-    let counts;
+    let counts: FrameCounts;
     try {
       counts = countFrames(context, pending.map((entry) => entry.scan));
     } catch (error) {
       // kpagecount itself failed: every pending process shares the reason.
       for (const { index, scan } of pending) {
-        reports[index] = reportForError(context, scan.pid, error, scan.stat, scan.uid);
+        const report = reportForError(context, scan.pid, error, scan.stat, scan.uid);
+        measured[index] = { report, scan: null, counts: null };
       }
       break;
     }
@@ -107,9 +151,11 @@ export async function measureWithContext(
     for (const { index, scan } of pending) {
       const { report, moved } = reportFromScan(context, scan, counts, scratch, withMappings);
       if (moved > 0 && attempt < ATTEMPTS) {
+        retried = true;
         const outcome = await scanProcess(context, scan.pid, withMappings);
-        if (outcome.kind === "report") reports[index] = outcome.report;
-        else retry.push({ index, scan: outcome.scan });
+        if (outcome.kind === "report") {
+          measured[index] = { report: outcome.report, scan: null, counts: null };
+        } else retry.push({ index, scan: outcome.scan });
         continue;
       }
       if (moved > 0) {
@@ -117,11 +163,49 @@ export async function measureWithContext(
           `${moved} frames kept moving during ${ATTEMPTS} measurements; counted as unique`,
         );
       }
-      reports[index] = report;
+      measured[index] = { report, scan, counts };
     }
     pending = retry;
   }
-  return reports.map((report) => confirmSameProcess(context, report));
+  for (const entry of measured) {
+    entry.report = confirmSameProcess(context, entry.report);
+    if (entry.report.state !== "ok") entry.scan = null;
+  }
+
+  const byPid = new Map(measured.map((entry) => [entry.report.pid, entry]));
+  let sharedCounts: FrameCounts | null = null;
+  const groupFigures = (members: readonly number[]): GroupFigures | null => {
+    const entries = members.map((pid) => byPid.get(pid));
+    if (entries.length === 0 || entries.some((entry) => !entry?.scan)) return null;
+    const scans = entries.map((entry) => entry!.scan!);
+    // One count pass covers every scan unless a retry produced scans counted
+    // separately: then recount all kept scans once, together.
+    sharedCounts ??= retried
+      ? countFrames(context, measured.flatMap((entry) => entry.scan ? [entry.scan] : []))
+      : measured.find((entry) => entry.counts)!.counts!;
+    const counts = sharedCounts;
+    const scratch = new Uint32Array(counts.set.pfns.length);
+    const groupMembers: GroupMember[] = scans.map((scan, index) => ({
+      tally: scan.tally,
+      refs: scan.refs,
+      usage: entries[index]!.report.usage!,
+    }));
+    return accountGroup(groupMembers, counts, context.pageSize, scratch);
+  };
+  return { reports: measured.map((entry) => entry.report), groupFigures };
+}
+
+/**
+ * Measures `pids` with an open context and returns their reports.
+ *
+ * @throws {EnvironmentError} when the sandbox refuses procfs mid-way.
+ */
+export async function measureWithContext(
+  context: MeasureContext,
+  pids: readonly number[],
+  withMappings = false,
+): Promise<ProcessReport[]> {
+  return (await measure(context, pids, { mappings: withMappings })).reports;
 }
 
 /**

@@ -37,8 +37,10 @@ export interface ProcessReport {
   pid: number;
   /** Command name from `/proc/PID/stat`, null when the process could not be read. */
   name: string | null;
-  /** Real user ID, null when unknown. */
+  /** Effective user ID (the owner `ps` shows), null when unknown. */
   uid: number | null;
+  /** Parent PID, when the process could be read. */
+  ppid?: number;
   /** Start time in clock ticks after boot (with the PID it names the process). */
   startTime: number | null;
   state: ProcessState;

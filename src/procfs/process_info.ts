@@ -58,7 +58,7 @@ export function parseStat(text: string): ProcessStat {
 
 /** The fields of `/proc/PID/status` that `uss` uses; sizes in bytes. */
 export interface ProcessStatus {
-  /** Real user ID. */
+  /** Effective user ID (the owner `ps` shows). */
   uid: number;
   /** Virtual size (`VmSize`). */
   virtual: number;
@@ -75,7 +75,7 @@ export interface ProcessStatus {
  *
  * @example
  * ```ts
- * parseStatus("Uid:\t0\t0\t0\t0\nVmRSS:\t  1024 kB\n").rss; // 1048576
+ * parseStatus("Uid:\t1000\t1000\t1000\t1000\nVmRSS:\t  1024 kB\n").rss; // 1048576
  * ```
  */
 export function parseStatus(text: string): ProcessStatus {
@@ -85,8 +85,8 @@ export function parseStatus(text: string): ProcessStatus {
     const key = line.slice(0, colon);
     const value = line.slice(colon + 1).trim();
     switch (key) {
-      case "Uid":
-        status.uid = parseInt(value, 10);
+      case "Uid": // real, effective, saved, filesystem
+        status.uid = parseInt(value.split(/\s+/)[1] ?? value, 10);
         break;
       case "VmSize":
         status.virtual = parseInt(value, 10) * 1024;

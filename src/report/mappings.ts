@@ -1,16 +1,26 @@
 /**
- * Renders one process's per-mapping figures (`uss maps PID`), like `pmap -X`.
+ * Renders one process's per-mapping figures (`uss maps PID`), like `pmap -X`,
+ * or merged per file (`--by file`).
  *
  * @module
  */
 
-import type { Usage } from "../accounting/usage.ts";
+import { type FileReport, mappingLabel, usageByFile } from "../measure/aggregate.ts";
 import type { MappingReport, ProcessReport } from "../measure/types.ts";
-import { type Column, formatBytes, renderTable, type Row } from "./format.ts";
+import { type Column, renderTable, type Row } from "./format.ts";
+import { orderFiles } from "./groups.ts";
+import { type Ordering, orderRows } from "./order.ts";
 import { processToJson } from "./processes.ts";
+import {
+  usageCells,
+  usageColumns,
+  type UsageJson,
+  usageJson,
+  usageLayout,
+} from "./usage_columns.ts";
 
 /** One mapping in the JSON output; sizes in integer bytes. */
-export interface MappingJson {
+export interface MappingJson extends UsageJson {
   start: string;
   end: string;
   perms: string;
@@ -19,124 +29,118 @@ export interface MappingJson {
   inode: number;
   path: string;
   deleted: boolean;
-  uss: number;
-  uss_anon: number;
-  uss_file: number;
-  pss: number;
-  rss: number;
-  swap: number;
-  hugetlb: number;
-  hugetlb_uss: number;
 }
 
-function usageJson(usage: Usage) {
-  return {
-    uss: usage.uss,
-    uss_anon: usage.ussAnon,
-    uss_file: usage.ussFile,
-    pss: usage.pss,
-    rss: usage.rss,
-    swap: usage.swap,
-    hugetlb: usage.hugetlb,
-    hugetlb_uss: usage.hugetlbUss,
-  };
+/** One file's merged mappings in the JSON output. */
+export interface MergedMappingJson extends UsageJson {
+  file: string;
+  mappings: number;
 }
 
-/** Largest USS first, then PSS, then address. */
-export function sortMappings(mappings: MappingReport[]): MappingReport[] {
-  return [...mappings].sort((a, b) =>
-    b.usage.uss - a.usage.uss || b.usage.pss - a.usage.pss ||
-    a.vma.startPage - b.vma.startPage
-  );
+/** Options of the maps view. */
+export interface MapsOptions extends Ordering {
+  byFile: boolean;
+  bytes: boolean;
+}
+
+function orderMappings(mappings: readonly MappingReport[], ordering: Ordering) {
+  return orderRows(mappings, ordering, {
+    usage: (mapping) => mapping.usage,
+    id: (mapping) => mapping.vma.startPage,
+    name: mappingLabel,
+  });
 }
 
 /**
  * The JSON shape of `uss maps PID --json`: the process (as in `uss --json`) with
- * its `mappings`, sorted by USS.
+ * its `mappings` (or, with `--by file`, one entry per file with a `mappings` count),
+ * sorted as asked (largest USS first by default).
  *
  * @example
  * ```ts
- * JSON.stringify(mappingsToJson(report));
+ * JSON.stringify(mappingsToJson(report, { sort: "uss", reverse: false, limit: null, byFile: false, bytes: false }));
  * ```
  */
-export function mappingsToJson(report: ProcessReport) {
+export function mappingsToJson(report: ProcessReport, options: MapsOptions) {
+  const mappings = report.mappings ?? [];
   return {
     ...processToJson(report),
-    mappings: sortMappings(report.mappings ?? []).map(({ vma, usage }): MappingJson => ({
-      start: vma.start,
-      end: vma.end,
-      perms: vma.perms,
-      offset: vma.offset,
-      device: vma.device,
-      inode: vma.inode,
-      path: vma.path,
-      deleted: vma.deleted,
-      ...usageJson(usage),
-    })),
+    mappings: options.byFile
+      ? orderFiles(usageByFile([report]), options).map((file): MergedMappingJson => ({
+        file: file.file,
+        mappings: file.mappings,
+        ...usageJson(file.usage),
+      }))
+      : orderMappings(mappings, options).map(({ vma, usage }): MappingJson => ({
+        start: vma.start,
+        end: vma.end,
+        perms: vma.perms,
+        offset: vma.offset,
+        device: vma.device,
+        inode: vma.inode,
+        path: vma.path,
+        deleted: vma.deleted,
+        ...usageJson(usage),
+      })),
   };
 }
 
-/** What a mapping is called in tables: its path, or "[anon]" for anonymous memory. */
-export function mappingLabel(mapping: MappingReport): string {
-  const { path, deleted } = mapping.vma;
-  return (path === "" ? "[anon]" : path) + (deleted ? " (deleted)" : "");
-}
-
 /**
- * An aligned table of one process's mappings, largest USS first, with a total
- * row equal to the process's own figures.
+ * An aligned table of one process's mappings (or files), largest USS first by
+ * default, with a total row equal to the process's own figures.
  *
  * @example
  * ```ts
- * console.log(renderMappingTable(report, { bytes: false }));
+ * console.log(renderMappingTable(report, { sort: "uss", reverse: false, limit: null, byFile: true, bytes: false }));
  * ```
  */
-export function renderMappingTable(
-  report: ProcessReport,
-  options: { bytes?: boolean } = {},
-): string {
-  const mappings = sortMappings(report.mappings ?? []);
-  const hugetlb = (report.usage?.hugetlb ?? 0) > 0;
-  const columns: Column[] = [
-    { header: "ADDRESS", align: "left" },
-    { header: "PERMS", align: "left" },
-    { header: "USS", align: "right" },
-    { header: "ANON", align: "right" },
-    { header: "FILE", align: "right" },
-    { header: "PSS", align: "right" },
-    { header: "RSS", align: "right" },
-    { header: "SWAP", align: "right" },
-    ...(hugetlb
-      ? [
-        { header: "HUGETLB", align: "right" } as Column,
-        { header: "HUGETLB_USS", align: "right" } as Column,
-      ]
-      : []),
-    { header: "MAPPING", align: "left" },
-  ];
-  const bytes = (value: number) => formatBytes(value, { exact: options.bytes });
-  const figures = (usage: Usage) => [
-    bytes(usage.uss),
-    bytes(usage.ussAnon),
-    bytes(usage.ussFile),
-    bytes(usage.pss),
-    bytes(usage.rss),
-    bytes(usage.swap),
-    ...(hugetlb ? [bytes(usage.hugetlb), bytes(usage.hugetlbUss)] : []),
-  ];
-  const rows: Row[] = mappings.map((mapping) => [
-    `${mapping.vma.start}-${mapping.vma.end}`,
-    mapping.vma.perms,
-    ...figures(mapping.usage),
-    mappingLabel(mapping),
-  ]);
-  if (report.usage) {
-    rows.push([
-      "",
-      "",
-      ...figures(report.usage),
-      `total: ${report.name} (${report.pid}), ${mappings.length} mappings, method ${report.method}`,
+export function renderMappingTable(report: ProcessReport, options: MapsOptions): string {
+  const mappings = report.mappings ?? [];
+  const layout = usageLayout([report.usage], options.bytes);
+  const summary = (count: number, what: string) =>
+    `total: ${report.name} (${report.pid}), ${count} ${what}, method ${report.method}`;
+  let columns: Column[];
+  let rows: Row[];
+  if (options.byFile) {
+    const files = usageByFile([report]);
+    columns = [
+      { header: "MAPS", align: "right" },
+      ...usageColumns(layout),
+      { header: "PATH", align: "left" },
+    ];
+    rows = orderFiles(files, options).map((file) => [
+      String(file.mappings),
+      ...usageCells(file.usage, layout),
+      file.file,
     ]);
+    if (report.usage) {
+      rows.push([
+        String(mappings.length),
+        ...usageCells(report.usage, layout),
+        summary(files.length, "files"),
+      ]);
+    }
+  } else {
+    columns = [
+      { header: "ADDRESS", align: "left" },
+      { header: "PERMS", align: "left" },
+      ...usageColumns(layout),
+      { header: "MAPPING", align: "left" },
+    ];
+    rows = orderMappings(mappings, options).map((mapping) => [
+      `${mapping.vma.start}-${mapping.vma.end}`,
+      mapping.vma.perms,
+      ...usageCells(mapping.usage, layout),
+      mappingLabel(mapping),
+    ]);
+    if (report.usage) {
+      rows.push([
+        "",
+        "",
+        ...usageCells(report.usage, layout),
+        summary(mappings.length, "mappings"),
+      ]);
+    }
   }
   return renderTable(columns, rows);
 }

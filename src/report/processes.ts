@@ -5,9 +5,16 @@
  * @module
  */
 
-import { addUsage, emptyUsage, type Usage } from "../accounting/usage.ts";
+import { sumUsages } from "../accounting/group.ts";
 import type { ProcessReport } from "../measure/types.ts";
-import { type Column, formatBytes, renderTable, type Row } from "./format.ts";
+import { type Column, renderTable, type Row } from "./format.ts";
+import {
+  usageCells,
+  usageColumns,
+  type UsageJson,
+  usageJson,
+  usageLayout,
+} from "./usage_columns.ts";
 
 /** Options of {@link renderProcessTable}. */
 export interface TableOptions {
@@ -15,50 +22,56 @@ export interface TableOptions {
   bytes?: boolean;
   /** Append a total row over the measured processes. */
   total?: boolean;
+  /** Show a USER column, naming UIDs with this function. */
+  userName?: (uid: number) => string;
+  /** Show the METHOD column. */
+  method?: boolean;
 }
 
+type NullableUsage = { [key in keyof UsageJson]: number | null };
+
 /** One process in the JSON output. Sizes are integer bytes; null when not measured. */
-export interface ProcessJson {
+export interface ProcessJson extends NullableUsage {
   pid: number;
   name: string | null;
   uid: number | null;
-  uss: number | null;
-  uss_anon: number | null;
-  uss_file: number | null;
-  pss: number | null;
-  rss: number | null;
-  swap: number | null;
-  hugetlb: number | null;
-  hugetlb_uss: number | null;
+  /** The owner's name, when the view resolved it. */
+  user?: string;
   method: string | null;
   state: string;
   error: string | null;
   notes: string[];
 }
 
+const NO_USAGE: NullableUsage = {
+  uss: null,
+  uss_anon: null,
+  uss_file: null,
+  pss: null,
+  rss: null,
+  swap: null,
+  hugetlb: null,
+  hugetlb_uss: null,
+};
+
 /**
  * The stable JSON shape of one report.
  *
  * @example
  * ```ts
- * JSON.stringify(reports.map(processToJson));
+ * JSON.stringify(reports.map((report) => processToJson(report)));
  * ```
  */
-export function processToJson(report: ProcessReport): ProcessJson {
-  const usage = report.usage;
-  const size = (value: number | undefined) => value === undefined ? null : Math.round(value);
+export function processToJson(
+  report: ProcessReport,
+  userName?: (uid: number) => string,
+): ProcessJson {
   return {
     pid: report.pid,
     name: report.name,
     uid: report.uid,
-    uss: size(usage?.uss),
-    uss_anon: size(usage?.ussAnon),
-    uss_file: size(usage?.ussFile),
-    pss: size(usage?.pss),
-    rss: size(usage?.rss),
-    swap: size(usage?.swap),
-    hugetlb: size(usage?.hugetlb),
-    hugetlb_uss: size(usage?.hugetlbUss),
+    ...(userName && report.uid !== null ? { user: userName(report.uid) } : {}),
+    ...(report.usage ? usageJson(report.usage) : NO_USAGE),
     method: report.method,
     state: report.state,
     error: report.error,
@@ -67,53 +80,47 @@ export function processToJson(report: ProcessReport): ProcessJson {
 }
 
 /**
- * An aligned table: PID, NAME, USS (with its anonymous and file parts), PSS, RSS,
- * SWAP, hugetlb columns when any process has hugetlb pages, and METHOD. A process
- * that could not be measured shows its reason in place of the figures.
+ * An aligned table: PID, [USER], NAME, USS (with its anonymous and file parts),
+ * PSS, RSS, SWAP, hugetlb columns when any process has hugetlb pages, [METHOD].
+ * A process that could not be measured shows its reason in place of the figures.
  *
  * @example
  * ```ts
- * console.log(renderProcessTable(reports, { total: reports.length > 1 }));
+ * console.log(renderProcessTable(reports, { total: reports.length > 1, method: true }));
  * ```
  */
 export function renderProcessTable(reports: ProcessReport[], options: TableOptions = {}): string {
-  const hugetlb = reports.some((report) => (report.usage?.hugetlb ?? 0) > 0);
+  const layout = usageLayout(reports.map((report) => report.usage), options.bytes);
+  const userName = options.userName;
   const columns: Column[] = [
     { header: "PID", align: "right" },
+    ...(userName ? [{ header: "USER", align: "left" } as Column] : []),
     { header: "NAME", align: "left" },
-    { header: "USS", align: "right" },
-    { header: "ANON", align: "right" },
-    { header: "FILE", align: "right" },
-    { header: "PSS", align: "right" },
-    { header: "RSS", align: "right" },
-    { header: "SWAP", align: "right" },
-    ...(hugetlb
-      ? [
-        { header: "HUGETLB", align: "right" } as Column,
-        { header: "HUGETLB_USS", align: "right" } as Column,
-      ]
-      : []),
-    { header: "METHOD", align: "left" },
-  ];
-  const bytes = (value: number) => formatBytes(value, { exact: options.bytes });
-  const figures = (usage: Usage) => [
-    bytes(usage.uss),
-    bytes(usage.ussAnon),
-    bytes(usage.ussFile),
-    bytes(usage.pss),
-    bytes(usage.rss),
-    bytes(usage.swap),
-    ...(hugetlb ? [bytes(usage.hugetlb), bytes(usage.hugetlbUss)] : []),
+    ...usageColumns(layout),
+    ...(options.method ? [{ header: "METHOD", align: "left" } as Column] : []),
   ];
   const rows: Row[] = reports.map((report) => {
-    const head = [String(report.pid), report.name ?? "-"];
+    const head = [
+      String(report.pid),
+      ...(userName ? [report.uid === null ? "-" : userName(report.uid)] : []),
+      report.name ?? "-",
+    ];
     if (!report.usage) return { cells: head, message: report.error ?? report.state };
-    return [...head, ...figures(report.usage), report.method ?? ""];
+    return [
+      ...head,
+      ...usageCells(report.usage, layout),
+      ...(options.method ? [report.method ?? ""] : []),
+    ];
   });
   const measured = reports.filter((report) => report.usage);
   if (options.total && measured.length > 1) {
-    const total = measured.reduce((sum, report) => addUsage(sum, report.usage!), emptyUsage());
-    rows.push(["", `total (${measured.length})`, ...figures(total), ""]);
+    rows.push([
+      "",
+      ...(userName ? [""] : []),
+      `total (${measured.length})`,
+      ...usageCells(sumUsages(measured.map((report) => report.usage!)), layout),
+      ...(options.method ? [""] : []),
+    ]);
   }
   return renderTable(columns, rows);
 }

@@ -1,0 +1,120 @@
+/**
+ * Figures of a group of processes: the memory the machine gets back when the
+ * whole group exits. Pure.
+ *
+ * A frame is unique to a group when its kpagecount equals the group's total
+ * entries for it (less the measuring tool's own), so memory shared only inside
+ * the group (copy-on-write after fork, shared anonymous memory, a library only
+ * the group maps) counts, once. Group USS is at least the sum of its members'.
+ *
+ * @module
+ */
+
+import { FRAME_FILE, FRAME_HUGETLB, type FrameRefs, type ScanTally } from "./pagemap_scan.ts";
+import { addUsage, emptyUsage, type FrameCounts, type Usage } from "./usage.ts";
+
+/** One member of a group: its scan and its own figures. */
+export interface GroupMember {
+  tally: ScanTally;
+  refs: FrameRefs;
+  /** The member's own figures (from `accountProcess`). */
+  usage: Usage;
+}
+
+/** A group's figures. */
+export interface GroupFigures {
+  /**
+   * uss/ussAnon/ussFile and hugetlbUss: frames unique to the group; rss and
+   * hugetlb: distinct frames the group maps; pss and swap: sums over members.
+   */
+  usage: Usage;
+  /** The sum of the members' own USS (memory shared inside the group is not in it). */
+  ussSum: number;
+}
+
+const FIRST_SEEN = 0x8000_0000;
+
+/**
+ * Computes a group's figures from its members' scans and the frames' counts.
+ *
+ * `scratch` is a zeroed Uint32Array as long as `counts.set.pfns`; it is zeroed
+ * again on return.
+ *
+ * @example
+ * ```ts
+ * const { usage, ussSum } = accountGroup(members, counts, 4096, scratch);
+ * usage.uss >= ussSum; // true
+ * ```
+ */
+export function accountGroup(
+  members: readonly GroupMember[],
+  counts: FrameCounts,
+  pageSize: number,
+  scratch: Uint32Array,
+): GroupFigures {
+  const usage = emptyUsage();
+  let ussSum = 0;
+  for (const member of members) {
+    ussSum += member.usage.uss;
+    usage.pss += member.usage.pss;
+    usage.swap += member.usage.swap;
+    const { exclusiveAnon, exclusiveFile, exclusiveHugetlb } = member.tally;
+    for (let vma = 0; vma < exclusiveAnon.length; vma++) {
+      usage.ussAnon += exclusiveAnon[vma] * pageSize;
+      usage.ussFile += exclusiveFile[vma] * pageSize;
+      usage.rss += (exclusiveAnon[vma] + exclusiveFile[vma]) * pageSize;
+      usage.hugetlb += exclusiveHugetlb[vma] * pageSize;
+      usage.hugetlbUss += exclusiveHugetlb[vma] * pageSize;
+    }
+  }
+
+  const positions = members.map((member) => {
+    const rows = new Int32Array(member.refs.length);
+    for (let row = 0; row < rows.length; row++) {
+      const position = counts.set.indexOf(member.refs.pfns[row]);
+      if (position < 0) throw new RangeError(`frame ${member.refs.pfns[row]} missing from the set`);
+      rows[row] = position;
+      scratch[position]++;
+    }
+    return rows;
+  });
+
+  members.forEach((member, index) => {
+    const rows = positions[index];
+    for (let row = 0; row < rows.length; row++) {
+      const position = rows[row];
+      const state = scratch[position];
+      const raw = counts.raw[position];
+      if (state >= FIRST_SEEN || raw === 0) continue;
+      scratch[position] = state | FIRST_SEEN;
+      const others = raw - (counts.self === null ? 0 : counts.self[position]);
+      const unique = others <= state;
+      const kind = member.refs.kinds[row];
+      if ((kind & FRAME_HUGETLB) !== 0) {
+        usage.hugetlb += pageSize;
+        if (unique) usage.hugetlbUss += pageSize;
+      } else {
+        usage.rss += pageSize;
+        if (unique && (kind & FRAME_FILE) !== 0) usage.ussFile += pageSize;
+        else if (unique) usage.ussAnon += pageSize;
+      }
+    }
+  });
+  for (const rows of positions) for (let row = 0; row < rows.length; row++) scratch[rows[row]] = 0;
+
+  usage.uss = usage.ussAnon + usage.ussFile;
+  return { usage, ussSum };
+}
+
+/**
+ * Adds up groups (or processes) without claiming exactness: USS of the sum is
+ * the sum of USS. For total rows.
+ *
+ * @example
+ * ```ts
+ * const total = sumUsages(groups.map((group) => group.usage));
+ * ```
+ */
+export function sumUsages(usages: readonly Usage[]): Usage {
+  return usages.reduce((total, usage) => addUsage(total, usage), emptyUsage());
+}
