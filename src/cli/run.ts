@@ -8,13 +8,7 @@
 import denoConfig from "../../deno.json" with { type: "json" };
 import { EnvironmentError, type MeasureContext, openContext } from "../measure/context.ts";
 import { type CliOptions, HELP, parseCli, UsageError } from "./args.ts";
-import {
-  EXIT_ENVIRONMENT,
-  EXIT_INTERNAL,
-  EXIT_OK,
-  EXIT_PARTIAL,
-  EXIT_USAGE,
-} from "./exit_codes.ts";
+import { EXIT_ENVIRONMENT, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from "./exit_codes.ts";
 import { printErr, printOut } from "./output.ts";
 import { fileView, givenView, groupByView, listingView, mapsView, oneGroupView } from "./views.ts";
 

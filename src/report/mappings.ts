@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type FileReport, mappingLabel, usageByFile } from "../measure/aggregate.ts";
+import { mappingLabel, usageByFile } from "../measure/aggregate.ts";
 import type { MappingReport, ProcessReport } from "../measure/types.ts";
 import { type Column, renderTable, type Row } from "./format.ts";
 import { orderFiles } from "./groups.ts";
