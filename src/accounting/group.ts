@@ -17,6 +17,8 @@ import { addUsage, emptyUsage, type FrameCounts, type Usage } from "./usage.ts";
 export interface GroupMember {
   tally: ScanTally;
   refs: FrameRefs;
+  /** The refs' places in the counts' frame set (`framePositions`). */
+  positions: Int32Array;
   /** The member's own figures (from `accountProcess`). */
   usage: Usage;
 }
@@ -68,16 +70,8 @@ export function accountGroup(
     }
   }
 
-  const positions = members.map((member) => {
-    const rows = new Int32Array(member.refs.length);
-    for (let row = 0; row < rows.length; row++) {
-      const position = counts.set.indexOf(member.refs.pfns[row]);
-      if (position < 0) throw new RangeError(`frame ${member.refs.pfns[row]} missing from the set`);
-      rows[row] = position;
-      scratch[position]++;
-    }
-    return rows;
-  });
+  const positions = members.map((member) => member.positions);
+  for (const rows of positions) for (let row = 0; row < rows.length; row++) scratch[rows[row]]++;
 
   members.forEach((member, index) => {
     const rows = positions[index];

@@ -99,20 +99,42 @@ const FIELDS = 7;
 const FIRST_SEEN = 0x8000_0000;
 
 /**
+ * Where each referenced frame sits in `set` (its index into the count arrays).
+ *
+ * @throws {RangeError} when a frame is missing from the set (a caller bug).
+ * @example
+ * ```ts
+ * const positions = framePositions(refs, counts.set);
+ * ```
+ */
+export function framePositions(refs: FrameRefs, set: FrameSet): Int32Array {
+  const positions = new Int32Array(refs.length);
+  for (let row = 0; row < refs.length; row++) {
+    const position = set.indexOf(refs.pfns[row]);
+    if (position < 0) throw new RangeError(`frame ${refs.pfns[row]} missing from the frame set`);
+    positions[row] = position;
+  }
+  return positions;
+}
+
+/**
  * Computes a process's figures from its scan and the frames' counts.
  *
- * `scratch` is a zeroed Uint32Array as long as `counts.set.pfns`; it is zeroed
- * again on return so one buffer serves many processes.
+ * `positions` are the refs' places in `counts.set` ({@link framePositions});
+ * `scratch` is a zeroed Uint32Array as long as `counts.set.pfns`, zeroed again
+ * on return so one buffer serves many processes.
  *
  * @example
  * ```ts
- * const figures = accountProcess(tally, refs, vmas.length, counts, 4096, scratch);
+ * const positions = framePositions(refs, counts.set);
+ * const figures = accountProcess(tally, refs, positions, vmas.length, counts, 4096, scratch);
  * figures.total.uss;
  * ```
  */
 export function accountProcess(
   tally: ScanTally,
   refs: FrameRefs,
+  positions: Int32Array,
   vmaCount: number,
   counts: FrameCounts,
   pageSize: number,
@@ -131,13 +153,7 @@ export function accountProcess(
     figures[base + HUGETLB] = figures[base + HUGETLB_USS] = tally.exclusiveHugetlb[vma] * pageSize;
   }
 
-  const positions = new Int32Array(refs.length);
-  for (let row = 0; row < refs.length; row++) {
-    const position = counts.set.indexOf(refs.pfns[row]);
-    if (position < 0) throw new RangeError(`frame ${refs.pfns[row]} missing from the frame set`);
-    positions[row] = position;
-    scratch[position]++;
-  }
+  for (let row = 0; row < refs.length; row++) scratch[positions[row]]++;
 
   let moved = 0;
   const self = counts.self;

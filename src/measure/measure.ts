@@ -7,7 +7,7 @@
  */
 
 import { accountGroup, type GroupFigures, type GroupMember } from "../accounting/group.ts";
-import { accountProcess, type FrameCounts } from "../accounting/usage.ts";
+import { accountProcess, type FrameCounts, framePositions } from "../accounting/usage.ts";
 import { readStat } from "../procfs/process_info.ts";
 import { type MeasureContext, openContext } from "./context.ts";
 import { countFrames } from "./frame_counts.ts";
@@ -42,6 +42,8 @@ interface Measured {
   scan: ProcessScan | null;
   /** The counts the scan was accounted with. */
   counts: FrameCounts | null;
+  /** The scan's frame positions in `counts.set`. */
+  positions: Int32Array | null;
 }
 
 function reportFromScan(
@@ -50,10 +52,12 @@ function reportFromScan(
   counts: FrameCounts,
   scratch: Uint32Array,
   withMappings: boolean,
-): { report: ProcessReport; moved: number } {
+): { report: ProcessReport; moved: number; positions: Int32Array } {
+  const positions = framePositions(scan.refs, counts.set);
   const figures = accountProcess(
     scan.tally,
     scan.refs,
+    positions,
     scan.vmas.length,
     countsFor(context, scan.pid, counts),
     context.pageSize,
@@ -74,7 +78,7 @@ function reportFromScan(
       : {}),
     notes: [],
   };
-  return { report, moved: figures.moved };
+  return { report, moved: figures.moved, positions };
 }
 
 /** The tool's own entries are subtracted everywhere but in its own figures. */
@@ -128,7 +132,7 @@ export async function measure(
   for (let index = 0; index < pids.length; index++) {
     const outcome = await scanProcess(context, pids[index], withMappings);
     if (outcome.kind === "report") {
-      measured[index] = { report: outcome.report, scan: null, counts: null };
+      measured[index] = { report: outcome.report, scan: null, counts: null, positions: null };
     } else pending.push({ index, scan: outcome.scan });
     options.onProgress?.(index + 1, pids.length);
   }
@@ -142,19 +146,25 @@ export async function measure(
       // kpagecount itself failed: every pending process shares the reason.
       for (const { index, scan } of pending) {
         const report = reportForError(context, scan.pid, error, scan.stat, scan.uid);
-        measured[index] = { report, scan: null, counts: null };
+        measured[index] = { report, scan: null, counts: null, positions: null };
       }
       break;
     }
     const scratch = new Uint32Array(counts.set.pfns.length);
     const retry: { index: number; scan: ProcessScan }[] = [];
     for (const { index, scan } of pending) {
-      const { report, moved } = reportFromScan(context, scan, counts, scratch, withMappings);
+      const { report, moved, positions } = reportFromScan(
+        context,
+        scan,
+        counts,
+        scratch,
+        withMappings,
+      );
       if (moved > 0 && attempt < ATTEMPTS) {
         retried = true;
         const outcome = await scanProcess(context, scan.pid, withMappings);
         if (outcome.kind === "report") {
-          measured[index] = { report: outcome.report, scan: null, counts: null };
+          measured[index] = { report: outcome.report, scan: null, counts: null, positions: null };
         } else retry.push({ index, scan: outcome.scan });
         continue;
       }
@@ -163,7 +173,7 @@ export async function measure(
           `${moved} frames kept moving during ${ATTEMPTS} measurements; counted as unique`,
         );
       }
-      measured[index] = { report, scan, counts };
+      measured[index] = { report, scan, counts, positions };
     }
     pending = retry;
   }
@@ -177,7 +187,6 @@ export async function measure(
   const groupFigures = (members: readonly number[]): GroupFigures | null => {
     const entries = members.map((pid) => byPid.get(pid));
     if (entries.length === 0 || entries.some((entry) => !entry?.scan)) return null;
-    const scans = entries.map((entry) => entry!.scan!);
     // One count pass covers every scan unless a retry produced scans counted
     // separately: then recount all kept scans once, together.
     sharedCounts ??= retried
@@ -185,10 +194,13 @@ export async function measure(
       : measured.find((entry) => entry.counts)!.counts!;
     const counts = sharedCounts;
     const scratch = new Uint32Array(counts.set.pfns.length);
-    const groupMembers: GroupMember[] = scans.map((scan, index) => ({
-      tally: scan.tally,
-      refs: scan.refs,
-      usage: entries[index]!.report.usage!,
+    const groupMembers: GroupMember[] = entries.map((entry) => ({
+      tally: entry!.scan!.tally,
+      refs: entry!.scan!.refs,
+      positions: entry!.counts === counts
+        ? entry!.positions!
+        : framePositions(entry!.scan!.refs, counts.set),
+      usage: entry!.report.usage!,
     }));
     return accountGroup(groupMembers, counts, context.pageSize, scratch);
   };

@@ -209,9 +209,12 @@ async function walkPagemap(
   vmas: Vma[],
   selected: (index: number) => boolean,
   hugetlb: (index: number) => boolean,
+  expectedPages: number,
 ): Promise<{ tally: ScanTally; refs: FrameRefs }> {
   const tally = createScanTally(vmas.length);
-  const refs = createFrameRefs();
+  // Sized for every resident page: growing copies, and untouched capacity costs
+  // no memory (large typed arrays are backed lazily by the kernel).
+  const refs = createFrameRefs(Math.max(1024, expectedPages));
   const targets = vmas.map((_, index) => ({
     vma: index,
     hugetlb: hugetlb(index),
@@ -304,6 +307,7 @@ export async function scanProcess(
         vmas,
         viaSmaps ? (index) => holdsSharedPages(smapsVmas[index]) : () => true,
         viaSmaps ? (index) => smapsVmas[index].smaps.kernelPageSize > pageSize : () => false,
+        Math.ceil((status.rss + status.hugetlb) / pageSize),
       );
       if (viaSmaps) tallyPrivateVmas(smapsVmas, tally, pageSize);
       if (tally.presentWithoutPfn > 0) {
