@@ -16,6 +16,7 @@
 import {
   EXCLUSIVE,
   FILE_OR_SHARED,
+  GUARD,
   PFN_HIGH_MASK,
   PRESENT,
   SWAPPED,
@@ -157,7 +158,8 @@ export function scanPagemapEntries(
   for (let i = 0; i < entryCount; i++) {
     const high = words[2 * i + 1];
     if (high >= 0) { // bit 63 (present) is the sign bit
-      if ((high & SWAPPED) !== 0) swapped++;
+      // Guard regions (bit 58) are swap-format markers, not swapped memory.
+      if ((high & (SWAPPED | GUARD)) === SWAPPED) swapped++;
       continue;
     }
     present++;

@@ -13,8 +13,9 @@ import type { Usage } from "./usage.ts";
  *
  * USS is `Private_Clean + Private_Dirty` (pages with mapcount 1). smaps does not
  * split private pages into anonymous and file, so the anonymous part is estimated
- * as `min(USS, Anonymous)`: exact for anonymous and shmem VMAs, an upper bound for
- * private file mappings whose copy-on-write pages are still shared after a fork.
+ * as `min(USS, Anonymous)`: exact for one anonymous or shmem VMA, an upper bound
+ * where anonymous pages are shared (copy-on-write after a fork) while file pages
+ * are private. Works on one VMA of `smaps` or on the totals of `smaps_rollup`.
  *
  * @example
  * ```ts

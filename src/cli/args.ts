@@ -12,8 +12,8 @@
 import type { MethodChoice } from "../measure/types.ts";
 import { SORT_KEYS, type SortKey } from "../report/order.ts";
 
-/** Largest PID Linux can hand out (PID_MAX_LIMIT on 64-bit). */
-export const PID_MAX = 4_194_304;
+/** Largest PID Linux can hand out: PIDs stay below PID_MAX_LIMIT (2^22 on 64-bit). */
+export const PID_MAX = 4_194_303;
 
 /** A bad command line; the message is one line. */
 export class UsageError extends Error {

@@ -15,7 +15,7 @@ import {
 import { usageFromSmaps } from "../accounting/smaps_usage.ts";
 import { addUsage, emptyUsage } from "../accounting/usage.ts";
 import { ProcError } from "../procfs/files.ts";
-import { readMaps, readSmaps, type SmapsVma, type Vma } from "../procfs/maps.ts";
+import { readMaps, readSmaps, readSmapsRollup, type SmapsVma, type Vma } from "../procfs/maps.ts";
 import { openPagemap, type PagemapFile, readPagemap, readPagemapAsync } from "../procfs/pagemap.ts";
 import {
   type ProcessStat,
@@ -121,34 +121,41 @@ export function reportForError(
 }
 
 /**
- * A report from smaps figures (the smaps method).
+ * Measures a process with the kernel's own accounting (the smaps method): the
+ * exact totals of `smaps_rollup`, or, when mappings are wanted, `smaps` per VMA
+ * (whose Pss lines the kernel rounds down to whole KiB each, so the rows' sum
+ * can sit a few KiB below the rollup's total).
+ *
+ * @throws {ProcError} when the files cannot be read.
  */
-export function smapsReport(
+export function measureBySmaps(
+  context: MeasureContext,
   pid: number,
   stat: ProcessStat,
   uid: number,
-  vmas: SmapsVma[],
   withMappings: boolean,
 ): ProcessReport {
-  const total = emptyUsage();
-  const mappings = vmas.map((vma) => {
-    const usage = usageFromSmaps(vma.smaps);
-    addUsage(total, usage);
-    return { vma, usage };
-  });
-  return {
+  const base = {
     pid,
     name: stat.name,
     uid,
     ppid: stat.ppid,
     startTime: stat.startTime,
-    state: "ok",
+    state: "ok" as const,
     error: null,
-    method: "smaps",
-    usage: total,
-    ...(withMappings ? { mappings } : {}),
+    method: "smaps" as const,
     notes: [],
   };
+  if (!withMappings) {
+    return { ...base, usage: usageFromSmaps(readSmapsRollup(context.procRoot, pid)) };
+  }
+  const total = emptyUsage();
+  const mappings = readSmaps(context.procRoot, pid, context.pageSize).map((vma) => {
+    const usage = usageFromSmaps(vma.smaps);
+    addUsage(total, usage);
+    return { vma, usage };
+  });
+  return { ...base, usage: total, mappings };
 }
 
 function isSparse(status: ProcessStatus, pageSize: number): boolean {
@@ -291,8 +298,7 @@ export async function scanProcess(
       return { kind: "report", report: failedReport(pid, "zombie", stat, uid) };
     }
     if (context.method === "smaps") {
-      const vmas = readSmaps(root, pid, context.pageSize);
-      return { kind: "report", report: smapsReport(pid, stat, uid, vmas, withMappings) };
+      return { kind: "report", report: measureBySmaps(context, pid, stat, uid, withMappings) };
     }
     const pageSize = context.pageSize;
     const viaSmaps = status.hugetlb > 0 || isSparse(status, pageSize);
@@ -325,7 +331,7 @@ export async function scanProcess(
         }
         return {
           kind: "report",
-          report: smapsReport(pid, stat, uid, readSmaps(root, pid, pageSize), withMappings),
+          report: measureBySmaps(context, pid, stat, uid, withMappings),
         };
       }
       return { kind: "scan", scan: { pid, stat, uid, vmas, tally, refs } };

@@ -74,6 +74,7 @@ const SMAPS_KEYS: Record<string, keyof SmapsFields> = {
 const DELETED_SUFFIX = " (deleted)";
 const HEX = /^[0-9a-f]+$/;
 const DECIMAL = /^[0-9]+$/;
+const PERMS = /^[r-][w-][x-][sp]$/;
 
 /**
  * Converts a hex address to a page number. Addresses above 2^53 (`[vsyscall]` at
@@ -109,7 +110,11 @@ export function parseMapsLine(line: string, pageSize: number): Vma | null {
   const start = line.slice(0, dash);
   const end = line.slice(dash + 1, afterEnd);
   const inodeText = line.slice(afterDevice + 1, inodeEnd);
-  if (!HEX.test(start) || !HEX.test(end) || !DECIMAL.test(inodeText)) return null;
+  const perms = line.slice(afterEnd + 1, afterPerms);
+  if (
+    !HEX.test(start) || !HEX.test(end) || !PERMS.test(perms) || !DECIMAL.test(inodeText) ||
+    !HEX.test(line.slice(afterPerms + 1, afterOffset))
+  ) return null;
   let path = afterInode < 0 ? "" : line.slice(afterInode + 1).trimStart();
   let deleted = false;
   if (path.endsWith(DELETED_SUFFIX)) {
@@ -121,7 +126,7 @@ export function parseMapsLine(line: string, pageSize: number): Vma | null {
     end,
     startPage: pageNumber(start, pageSize),
     endPage: pageNumber(end, pageSize),
-    perms: line.slice(afterEnd + 1, afterPerms),
+    perms,
     offset: line.slice(afterPerms + 1, afterOffset),
     device: line.slice(afterOffset + 1, afterDevice),
     inode: Number(inodeText),
@@ -220,4 +225,17 @@ export function readMaps(procRoot: string, pid: number | "self", pageSize: numbe
  */
 export function readSmaps(procRoot: string, pid: number, pageSize: number): SmapsVma[] {
   return parseSmaps(readProcText(`${procRoot}/${pid}/smaps`), pageSize);
+}
+
+/**
+ * Reads `ROOT/PID/smaps_rollup`: the kernel's exact totals over all VMAs (its
+ * Pss is summed before rounding, unlike the per-VMA lines of smaps).
+ *
+ * @throws {ProcError} when the file cannot be read; SyntaxError when it is not a rollup.
+ */
+export function readSmapsRollup(procRoot: string, pid: number): SmapsFields {
+  // The page size only converts the header's addresses, which nobody uses here.
+  const [rollup] = parseSmaps(readProcText(`${procRoot}/${pid}/smaps_rollup`), 4096);
+  if (!rollup) throw new SyntaxError(`${procRoot}/${pid}/smaps_rollup has no rollup`);
+  return rollup.smaps;
 }

@@ -7,12 +7,12 @@
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
 
 /**
- * Formats a byte count in binary units with one decimal (three significant
- * digits below 10), or exactly when `exact` is set.
+ * Formats a byte count in binary units with one decimal (two below 10, so three
+ * significant digits), or exactly when `exact` is set.
  *
  * @example
  * ```ts
- * formatBytes(1536); // "1.5 KiB"
+ * formatBytes(1536); // "1.50 KiB"
  * formatBytes(4096, { exact: true }); // "4096"
  * formatBytes(0); // "0"
  * ```
@@ -20,16 +20,21 @@ const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
 export function formatBytes(bytes: number, options: { exact?: boolean } = {}): string {
   if (options.exact) return String(Math.round(bytes));
   if (bytes === 0) return "0";
+  const sign = bytes < 0 ? "-" : "";
   let value = Math.abs(bytes);
   let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
+  if (value < 1024) return `${sign}${Math.round(value)} B`;
+  // Decide the unit and precision on the rounded text, so 1048575 is "1.00 MiB"
+  // rather than "1024.0 KiB", and 10239 is "10.0 KiB" rather than "10.00 KiB".
+  let text = "";
+  for (;;) {
     value /= 1024;
     unit++;
+    text = value.toFixed(2);
+    if (Number(text) >= 10) text = value.toFixed(1);
+    if (Number(text) < 1024 || unit === UNITS.length - 1) break;
   }
-  const sign = bytes < 0 ? "-" : "";
-  if (unit === 0) return `${sign}${Math.round(value)} B`;
-  const digits = value < 10 ? 2 : 1;
-  return `${sign}${value.toFixed(digits)} ${UNITS[unit]}`;
+  return `${sign}${text} ${UNITS[unit]}`;
 }
 
 /** A column of a text table. */

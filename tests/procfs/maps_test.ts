@@ -1,0 +1,382 @@
+// Covers parseMapsLine, parseMaps and parseSmaps (src/procfs/maps.ts): paths with
+// spaces, ` (deleted)`, pseudo-paths, anonymous lines, addresses above 2^53 and
+// 57-bit (5-level paging) addresses, malformed lines, and smaps fields in bytes.
+//
+// testdata/maps_edge_cases.txt and testdata/smaps_sample.txt are in the kernel's
+// exact format (header padded to column 73, anonymous lines ending in "0 ").
+// Their file lines were captured from a C probe on this machine; the [heap],
+// [anon:…], [anon_shmem:…], 57-bit and hugetlb/swap entries were written by hand
+// in the same format (this kernel has no CONFIG_ANON_VMA_NAME, no LA57, and no
+// hugetlb pages reserved).
+
+import assert from "node:assert/strict";
+import { parseMaps, parseMapsLine, parseSmaps, type Vma } from "../../src/procfs/maps.ts";
+
+const PAGE = 4096;
+const TESTDATA = new URL("../../testdata/", import.meta.url);
+const MAPS_TEXT = Deno.readTextFileSync(new URL("maps_edge_cases.txt", TESTDATA));
+const SMAPS_TEXT = Deno.readTextFileSync(new URL("smaps_sample.txt", TESTDATA));
+
+/** Page number of a hex address, computed exactly with BigInt. */
+function exactPage(hex: string, pageSize = PAGE): number {
+  const page = BigInt(`0x${hex}`) / BigInt(pageSize);
+  assert.ok(page <= BigInt(Number.MAX_SAFE_INTEGER), "test precondition: page fits a double");
+  return Number(page);
+}
+
+function vmaWithPath(vmas: Vma[], path: string): Vma {
+  const found = vmas.find((vma) => vma.path === path);
+  assert.ok(found, `no VMA with path ${JSON.stringify(path)}`);
+  return found;
+}
+
+Deno.test("parseMaps: every line of the snapshot becomes one VMA, in order", () => {
+  const lines = MAPS_TEXT.split("\n").filter((line) => line !== "");
+  const vmas = parseMaps(MAPS_TEXT, PAGE);
+  assert.equal(vmas.length, lines.length);
+  assert.equal(vmas.length, 16);
+  for (let i = 0; i < vmas.length; i++) {
+    assert.equal(`${vmas[i].start}-${vmas[i].end}`, lines[i].split(" ")[0]);
+  }
+});
+
+Deno.test("parseMapsLine: a classic file line yields every field as printed", () => {
+  const vma = parseMapsLine(
+    "00400000-00452000 r-xp 00000000 08:02 173521                             /usr/bin/dbus-daemon",
+    PAGE,
+  );
+  assert.deepEqual(vma, {
+    start: "00400000",
+    end: "00452000",
+    startPage: 0x400,
+    endPage: 0x452,
+    perms: "r-xp",
+    offset: "00000000",
+    device: "08:02",
+    inode: 173521,
+    path: "/usr/bin/dbus-daemon",
+    deleted: false,
+  });
+});
+
+Deno.test("parseMaps: a file offset and a shared mapping keep their printed form", () => {
+  const vmas = parseMaps(MAPS_TEXT, PAGE);
+  const twoSpaces = vmaWithPath(vmas, "/tmp/two  spaces/x");
+  assert.equal(twoSpaces.offset, "00001000");
+  assert.equal(twoSpaces.device, "fe:00");
+  assert.equal(twoSpaces.inode, 2146850);
+  const shm = vmaWithPath(vmas, "[anon_shmem:ring]");
+  assert.equal(shm.perms, "rw-s");
+  assert.equal(shm.device, "00:01");
+  assert.equal(shm.inode, 1025);
+});
+
+Deno.test("parseMaps: spaces inside a path are kept, including runs of spaces", () => {
+  const vmas = parseMaps(MAPS_TEXT, PAGE);
+  const lib = vmaWithPath(vmas, "/tmp/ussprobe/my lib v2.so");
+  assert.equal(lib.deleted, false);
+  assert.equal(lib.startPage, exactPage("7fcca11e3000"));
+  assert.equal(lib.endPage - lib.startPage, 2);
+  vmaWithPath(vmas, "/tmp/two  spaces/x");
+});
+
+Deno.test("parseMaps: a ' (deleted)' suffix becomes the deleted flag and leaves the path", () => {
+  const vmas = parseMaps(MAPS_TEXT, PAGE);
+  const gone = vmaWithPath(vmas, "/tmp/ussprobe/gone.bin");
+  assert.equal(gone.deleted, true);
+  assert.equal(gone.perms, "rw-s");
+  // MAP_SHARED|MAP_ANONYMOUS memory is an unlinked shmem file named /dev/zero.
+  const zero = vmaWithPath(vmas, "/dev/zero");
+  assert.equal(zero.deleted, true);
+  const deleted = vmas.filter((vma) => vma.deleted).map((vma) => vma.path);
+  assert.deepEqual(deleted, ["/dev/zero", "/tmp/ussprobe/gone.bin"]);
+  assert.ok(vmas.every((vma) => !vma.path.endsWith("(deleted)")));
+});
+
+Deno.test("parseMaps: pseudo-paths are kept verbatim and are not deleted", () => {
+  const vmas = parseMaps(MAPS_TEXT, PAGE);
+  const pseudo = vmas.filter((vma) => vma.path.startsWith("[")).map((vma) => vma.path);
+  assert.deepEqual(pseudo, [
+    "[heap]",
+    "[anon:v8 heap]",
+    "[anon_shmem:ring]",
+    "[vvar]",
+    "[vvar_vclock]",
+    "[vdso]",
+    "[stack]",
+    "[anon:la57 top]",
+    "[vsyscall]",
+  ]);
+  for (const path of pseudo) assert.equal(vmaWithPath(vmas, path).deleted, false);
+  const heap = vmaWithPath(vmas, "[heap]");
+  assert.equal(heap.startPage, 0xe03);
+  assert.equal(heap.endPage, 0xe24);
+});
+
+Deno.test("parseMaps: anonymous lines (trailing space after inode 0) have an empty path", () => {
+  const vmas = parseMaps(MAPS_TEXT, PAGE);
+  const anonymous = vmas.filter((vma) => vma.path === "");
+  assert.deepEqual(anonymous.map((vma) => vma.start), ["7fcca11dc000", "7fcca11ef000"]);
+  assert.equal(anonymous[0].perms, "---p");
+  for (const vma of anonymous) {
+    assert.equal(vma.inode, 0);
+    assert.equal(vma.deleted, false);
+  }
+});
+
+Deno.test("parseMapsLine: an anonymous line whose trailing space was trimmed still parses", () => {
+  const vma = parseMapsLine("7fcca11ef000-7fcca11f1000 rw-p 00000000 00:00 0", PAGE);
+  assert.ok(vma);
+  assert.equal(vma.path, "");
+  assert.equal(vma.inode, 0);
+  assert.equal(vma.endPage - vma.startPage, 2);
+});
+
+Deno.test("parseMapsLine: [vsyscall] above 2^53 gets exact page numbers", () => {
+  const line =
+    "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]";
+  const vma = parseMapsLine(line, PAGE);
+  assert.ok(vma);
+  assert.ok(BigInt("0xffffffffff600000") > 2n ** 53n);
+  assert.equal(vma.startPage, exactPage("ffffffffff600000"));
+  assert.equal(vma.startPage, 0xffffffffff600);
+  assert.equal(vma.endPage, 0xffffffffff601);
+  assert.equal(vma.endPage - vma.startPage, 1);
+  assert.equal(vma.path, "[vsyscall]");
+  assert.equal(vma.perms, "--xp");
+});
+
+Deno.test("parseMapsLine: page numbers stay exact for other page sizes", () => {
+  const line = "ffffffffff600000-ffffffffff610000 --xp 00000000 00:00 0                  [x]";
+  for (const pageSize of [4096, 16384, 65536]) {
+    const vma = parseMapsLine(line, pageSize);
+    assert.ok(vma);
+    assert.equal(vma.startPage, exactPage("ffffffffff600000", pageSize));
+    assert.equal(vma.endPage, exactPage("ffffffffff610000", pageSize));
+    assert.equal(vma.endPage - vma.startPage, 0x10000 / pageSize);
+  }
+  const low = parseMapsLine("00400000-00452000 r-xp 00000000 08:02 1 /x", 16384);
+  assert.equal(low?.startPage, 0x400000 / 16384);
+});
+
+Deno.test("parseMaps: a 57-bit (5-level paging) address has exact page numbers", () => {
+  const vmas = parseMaps(MAPS_TEXT, PAGE);
+  const top = vmaWithPath(vmas, "[anon:la57 top]");
+  assert.equal(top.start, "fff3a61c2d4000");
+  assert.ok(BigInt("0xfff3a61c2d4000") >= 2n ** 48n, "beyond 4-level paging");
+  assert.equal(top.startPage, exactPage("fff3a61c2d4000"));
+  assert.equal(top.endPage, exactPage("fff3a61c2f5000"));
+  assert.equal(top.endPage - top.startPage, 0x21);
+});
+
+Deno.test("parseMaps: every VMA of the snapshot has start < end and follows its predecessor", () => {
+  const vmas = parseMaps(MAPS_TEXT, PAGE);
+  for (let i = 0; i < vmas.length; i++) {
+    assert.ok(vmas[i].startPage < vmas[i].endPage, vmas[i].start);
+    if (i > 0) assert.ok(vmas[i - 1].endPage <= vmas[i].startPage, vmas[i].start);
+  }
+});
+
+Deno.test("parseMapsLine: malformed lines are rejected with null", () => {
+  const malformed = [
+    "",
+    "garbage",
+    "Size:                  8 kB",
+    "VmFlags: rd wr mr mw me ac ",
+    "00400000-00452000 r-xp 00000000 08:02",
+    "00400000-00452000 r-xp 00000000",
+    "00400000-00452000",
+    "00400000 r-xp 00000000 08:02 0",
+    "-00452000 r-xp 00000000 08:02 0",
+    "0040000g-00452000 r-xp 00000000 08:02 0",
+    "00400000-0045200z r-xp 00000000 08:02 0",
+    "0x400000-0x452000 r-xp 00000000 08:02 0",
+    "00400000-00452000 r-xp 00000000 08:02 12a  /usr/bin/x",
+    "00400000-00452000 r-xp 00000000 08:02 -1 /usr/bin/x",
+  ];
+  for (const line of malformed) {
+    assert.equal(parseMapsLine(line, PAGE), null, JSON.stringify(line));
+  }
+});
+
+Deno.test("parseMaps: a malformed line anywhere throws a SyntaxError naming it", () => {
+  const text = MAPS_TEXT.replace("[heap]\n", "[heap]\nnot a maps line\n");
+  assert.throws(() => parseMaps(text, PAGE), (error: unknown) => {
+    assert.ok(error instanceof SyntaxError);
+    assert.match(error.message, /not a maps line/);
+    return true;
+  });
+});
+
+Deno.test("parseMaps: empty text and blank lines give no VMAs", () => {
+  assert.deepEqual(parseMaps("", PAGE), []);
+  assert.deepEqual(parseMaps("\n\n", PAGE), []);
+  assert.equal(parseMaps(MAPS_TEXT.replaceAll("\n", "\n\n"), PAGE).length, 16);
+});
+
+Deno.test("parseMaps: the real /proc/self/maps agrees with an independent regex parse", () => {
+  const text = Deno.readTextFileSync("/proc/self/maps");
+  const pattern =
+    /^([0-9a-f]+)-([0-9a-f]+) ([r-][w-][x-][ps]) ([0-9a-f]+) ([0-9a-f]+:[0-9a-f]+) ([0-9]+) *(.*)$/;
+  const lines = text.split("\n").filter((line) => line !== "");
+  const vmas = parseMaps(text, PAGE);
+  assert.equal(vmas.length, lines.length);
+  for (let i = 0; i < lines.length; i++) {
+    const match = pattern.exec(lines[i]);
+    assert.ok(match, lines[i]);
+    const [, start, end, perms, offset, device, inode, rawPath] = match;
+    const deleted = rawPath.endsWith(" (deleted)");
+    assert.deepEqual(vmas[i], {
+      start,
+      end,
+      startPage: exactPage(start),
+      endPage: exactPage(end),
+      perms,
+      offset,
+      device,
+      inode: Number(inode),
+      path: deleted ? rawPath.slice(0, -" (deleted)".length) : rawPath,
+      deleted,
+    });
+  }
+  assert.ok(vmas.some((vma) => vma.path === "[stack]"));
+});
+
+// ---- smaps ----
+
+const KB = 1024;
+
+function smapsVma(start: string) {
+  const vma = parseSmaps(SMAPS_TEXT, PAGE).find((candidate) => candidate.start === start);
+  assert.ok(vma, `no smaps VMA at ${start}`);
+  return vma;
+}
+
+Deno.test("parseSmaps: one VMA per header, with header fields parsed like maps", () => {
+  const vmas = parseSmaps(SMAPS_TEXT, PAGE);
+  assert.deepEqual(vmas.map((vma) => [vma.start, vma.path, vma.deleted]), [
+    ["7f602f800000", "/anon_hugepage", true],
+    ["7f602ff28000", "/usr/lib/x86_64-linux-gnu/libc.so.6", false],
+    ["7f60300e7000", "", false],
+    ["7f60300ea000", "/tmp/ussprobe/gone.bin", true],
+    ["7f60300ed000", "", false],
+    ["ffffffffff600000", "[vsyscall]", false],
+  ]);
+  const vsyscall = vmas[5];
+  assert.equal(vsyscall.startPage, exactPage("ffffffffff600000"));
+  assert.equal(vsyscall.endPage, exactPage("ffffffffff601000"));
+});
+
+Deno.test("parseSmaps: kB fields become bytes, each under its own key", () => {
+  const libc = smapsVma("7f602ff28000");
+  assert.deepEqual(libc.smaps, {
+    size: 1368 * KB,
+    kernelPageSize: 4 * KB,
+    rss: 736 * KB,
+    pss: 88 * KB,
+    sharedClean: 736 * KB,
+    sharedDirty: 0,
+    privateClean: 0,
+    privateDirty: 0,
+    anonymous: 0,
+    anonHugePages: 0,
+    swap: 0,
+    swapPss: 0,
+    sharedHugetlb: 0,
+    privateHugetlb: 0,
+  });
+  const anon = smapsVma("7f60300e7000");
+  assert.equal(anon.smaps.size, 12 * KB);
+  assert.equal(anon.smaps.rss, 12 * KB);
+  assert.equal(anon.smaps.privateDirty, 12 * KB);
+  assert.equal(anon.smaps.anonymous, 12 * KB);
+  const gone = smapsVma("7f60300ea000");
+  assert.equal(gone.smaps.privateDirty, 4 * KB);
+  assert.equal(gone.smaps.anonymous, 0);
+});
+
+Deno.test("parseSmaps: a hugetlb VMA reports 2 MiB KernelPageSize and Private_Hugetlb, no Rss", () => {
+  const huge = smapsVma("7f602f800000");
+  assert.equal(huge.smaps.kernelPageSize, 2 * 1024 * 1024);
+  assert.equal(huge.smaps.privateHugetlb, 4 * 1024 * 1024);
+  assert.equal(huge.smaps.sharedHugetlb, 0);
+  assert.equal(huge.smaps.size, 4 * 1024 * 1024);
+  assert.equal(huge.smaps.rss, 0);
+  assert.equal(huge.smaps.pss, 0);
+});
+
+Deno.test("parseSmaps: Swap and SwapPss are read separately", () => {
+  const swapped = smapsVma("7f60300ed000");
+  assert.equal(swapped.smaps.swap, 8 * KB);
+  assert.equal(swapped.smaps.swapPss, 4 * KB);
+  assert.equal(swapped.smaps.rss, 4 * KB);
+});
+
+Deno.test("parseSmaps: look-alike keys (Pss_Dirty, MMUPageSize, …) and VmFlags are ignored", () => {
+  const header = "7f60300e7000-7f60300ea000 rw-p 00000000 00:00 0 ";
+  const text = [
+    header,
+    "Size:                 12 kB",
+    "KernelPageSize:        4 kB",
+    "MMUPageSize:        2048 kB",
+    "Rss:                  12 kB",
+    "Pss:                  12 kB",
+    "Pss_Dirty:            99 kB",
+    "Pss_Anon:             98 kB",
+    "Private_Dirty:        12 kB",
+    "Anonymous:            12 kB",
+    "KSM:                  97 kB",
+    "SwapPss:               0 kB",
+    "THPeligible:           1",
+    "ProtectionKey:         0",
+    "VmFlags: rd wr mr mw me ac ",
+    "",
+  ].join("\n");
+  const vmas = parseSmaps(text, PAGE);
+  assert.equal(vmas.length, 1);
+  assert.equal(vmas[0].smaps.pss, 12 * KB);
+  assert.equal(vmas[0].smaps.kernelPageSize, 4 * KB);
+  assert.equal(vmas[0].smaps.swapPss, 0);
+  assert.equal(vmas[0].smaps.swap, 0);
+  assert.deepEqual(Object.keys(vmas[0].smaps).sort(), [
+    "anonHugePages",
+    "anonymous",
+    "kernelPageSize",
+    "privateClean",
+    "privateDirty",
+    "privateHugetlb",
+    "pss",
+    "rss",
+    "sharedClean",
+    "sharedDirty",
+    "sharedHugetlb",
+    "size",
+    "swap",
+    "swapPss",
+  ]);
+});
+
+Deno.test("parseSmaps: a malformed VMA header throws a SyntaxError", () => {
+  const text = SMAPS_TEXT.replace("7f60300e7000-7f60300ea000", "7f60300e7000+7f60300ea000");
+  assert.throws(() => parseSmaps(text, PAGE), SyntaxError);
+});
+
+Deno.test("parseSmaps: the real /proc/self/smaps agrees with a regex sum of the same text", () => {
+  const text = Deno.readTextFileSync("/proc/self/smaps");
+  const vmas = parseSmaps(text, PAGE);
+  const headers = text.split("\n").filter((line) => /^[0-9a-f]+-[0-9a-f]+ /.test(line));
+  assert.equal(vmas.length, headers.length);
+  const sum = (key: string) =>
+    [...text.matchAll(new RegExp(`^${key}:\\s+(\\d+) kB$`, "gm"))]
+      .reduce((total, match) => total + Number(match[1]) * KB, 0);
+  const total = (field: "rss" | "pss" | "privateDirty" | "size") =>
+    vmas.reduce((acc, vma) => acc + vma.smaps[field], 0);
+  assert.equal(total("size"), sum("Size"));
+  assert.equal(total("rss"), sum("Rss"));
+  assert.equal(total("pss"), sum("Pss"));
+  assert.equal(total("privateDirty"), sum("Private_Dirty"));
+  assert.ok(total("rss") > 0);
+  for (const vma of vmas) {
+    assert.equal(vma.smaps.size, (vma.endPage - vma.startPage) * PAGE, vma.start);
+  }
+});
