@@ -38,7 +38,11 @@ const TWO_32 = 0x1_0000_0000;
 export function readFrameCounts(source: KpagecountFile, set: FrameSet): Uint32Array {
   const pfns = set.pfns;
   const raw = new Uint32Array(pfns.length);
-  const buffer = new Uint8Array(MAX_SPAN_FRAMES * 8);
+  // No bigger than the whole set needs: a small measurement should not pay for 512 KiB.
+  const span = pfns.length === 0
+    ? 0
+    : Math.min(MAX_SPAN_FRAMES, pfns[pfns.length - 1] - pfns[0] + 1);
+  const buffer = new Uint8Array(span * 8);
   const words = new Uint32Array(buffer.buffer);
   let first = 0;
   while (first < pfns.length) {

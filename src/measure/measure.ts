@@ -130,7 +130,7 @@ export async function measure(
   const measured: Measured[] = new Array(pids.length);
   let pending: { index: number; scan: ProcessScan }[] = [];
   for (let index = 0; index < pids.length; index++) {
-    const outcome = await scanProcess(context, pids[index], withMappings);
+    const outcome = scanProcess(context, pids[index], withMappings);
     if (outcome.kind === "report") {
       measured[index] = { report: outcome.report, scan: null, counts: null, positions: null };
     } else pending.push({ index, scan: outcome.scan });
@@ -162,7 +162,7 @@ export async function measure(
       );
       if (moved > 0 && attempt < ATTEMPTS) {
         retried = true;
-        const outcome = await scanProcess(context, scan.pid, withMappings);
+        const outcome = scanProcess(context, scan.pid, withMappings);
         if (outcome.kind === "report") {
           measured[index] = { report: outcome.report, scan: null, counts: null, positions: null };
         } else retry.push({ index, scan: outcome.scan });

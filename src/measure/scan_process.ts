@@ -16,7 +16,7 @@ import { usageFromSmaps } from "../accounting/smaps_usage.ts";
 import { addUsage, emptyUsage } from "../accounting/usage.ts";
 import { ProcError } from "../procfs/files.ts";
 import { readMaps, readSmaps, readSmapsRollup, type SmapsVma, type Vma } from "../procfs/maps.ts";
-import { openPagemap, type PagemapFile, readPagemap, readPagemapAsync } from "../procfs/pagemap.ts";
+import { openPagemap, type PagemapFile, readPagemap } from "../procfs/pagemap.ts";
 import {
   type ProcessStat,
   type ProcessStatus,
@@ -37,8 +37,6 @@ const CHUNK_PAGES = 65536;
 const SPARSE_RATIO = 4;
 /** Small processes are read directly whatever their ratio (pages). */
 const SPARSE_MIN_PAGES = 16384;
-/** Walks longer than this (pages; 512 MiB of address space) read on two threads. */
-const PARALLEL_MIN_PAGES = 131072;
 
 /** A process walked for the kpagecount method, waiting for its frames' counts. */
 export interface ProcessScan {
@@ -209,66 +207,42 @@ function planChunks(vmas: Vma[], selected: (index: number) => boolean): Chunk[] 
   return chunks;
 }
 
-async function walkPagemap(
+let pagemapBuffer: Uint8Array | null = null;
+
+/** One read buffer for every walk of a run: allocating 512 KiB per process feeds the GC. */
+function sharedPagemapBuffer(): Uint8Array {
+  pagemapBuffer ??= new Uint8Array(CHUNK_PAGES * 8);
+  return pagemapBuffer;
+}
+
+function walkPagemap(
   context: MeasureContext,
-  pid: number,
   pagemap: PagemapFile,
   vmas: Vma[],
   selected: (index: number) => boolean,
   hugetlb: (index: number) => boolean,
   expectedPages: number,
-): Promise<{ tally: ScanTally; refs: FrameRefs }> {
+): { tally: ScanTally; refs: FrameRefs } {
   const tally = createScanTally(vmas.length);
   // Sized for every resident page: growing copies, and untouched capacity costs
   // no memory (large typed arrays are backed lazily by the kernel).
   const refs = createFrameRefs(Math.max(1024, expectedPages));
-  const targets = vmas.map((_, index) => ({
-    vma: index,
-    hugetlb: hugetlb(index),
-    exclusiveShortcut: context.exclusiveShortcut,
-  }));
-  const chunks = planChunks(vmas, selected);
-  const totalPages = chunks.reduce((sum, chunk) => sum + chunk.pages, 0);
-  const scan = (words: Int32Array, entries: number, chunk: Chunk) =>
-    scanPagemapEntries(words, entries, chunk.page, targets[chunk.vma], tally, refs);
-
-  if (totalPages < PARALLEL_MIN_PAGES) {
-    const buffer = new Uint8Array(CHUNK_PAGES * 8);
-    const words = new Int32Array(buffer.buffer);
-    for (const chunk of chunks) {
-      scan(words, readPagemap(pagemap, chunk.page, buffer.subarray(0, chunk.pages * 8)), chunk);
-    }
-    return { tally, refs };
-  }
-
-  // Two reads in flight on two handles (Deno serves each on its own thread, and
-  // the kernel lets both walk the page tables under the shared mmap lock) while
-  // the previous chunk is scanned here, in address order.
-  const handles = [pagemap, openPagemap(context.procRoot, pid)];
-  const buffers = [0, 1, 2].map(() => new Uint8Array(CHUNK_PAGES * 8));
-  const words = buffers.map((buffer) => new Int32Array(buffer.buffer));
-  const reads: Promise<number>[] = [];
-  const issue = (i: number) => {
-    if (i >= chunks.length) return;
-    const chunk = chunks[i];
-    reads[i] = readPagemapAsync(
-      handles[i % 2],
+  const buffer = sharedPagemapBuffer();
+  const words = new Int32Array(buffer.buffer);
+  for (const chunk of planChunks(vmas, selected)) {
+    const entries = readPagemap(pagemap, chunk.page, buffer.subarray(0, chunk.pages * 8));
+    scanPagemapEntries(
+      words,
+      entries,
       chunk.page,
-      buffers[i % 3].subarray(0, chunk.pages * 8),
+      {
+        vma: chunk.vma,
+        hugetlb: hugetlb(chunk.vma),
+        exclusiveShortcut: context.exclusiveShortcut,
+      },
+      tally,
+      refs,
     );
-  };
-  let next = 0;
-  try {
-    issue(0);
-    issue(1);
-    for (; next < chunks.length; next++) {
-      const entries = await reads[next];
-      issue(next + 2);
-      scan(words[next % 3], entries, chunks[next]);
-    }
-  } finally {
-    await Promise.allSettled(reads.slice(next + 1));
-    handles[1].file.close();
   }
   return { tally, refs };
 }
@@ -279,11 +253,11 @@ async function walkPagemap(
  *
  * @throws {EnvironmentError} when the sandbox refuses procfs.
  */
-export async function scanProcess(
+export function scanProcess(
   context: MeasureContext,
   pid: number,
   withMappings: boolean,
-): Promise<ScanOutcome> {
+): ScanOutcome {
   const root = context.procRoot;
   let stat: ProcessStat | null = null;
   let uid: number | null = null;
@@ -306,9 +280,8 @@ export async function scanProcess(
     const pagemap = openPagemap(root, pid);
     try {
       const smapsVmas = vmas as SmapsVma[];
-      const { tally, refs } = await walkPagemap(
+      const { tally, refs } = walkPagemap(
         context,
-        pid,
         pagemap,
         vmas,
         viaSmaps ? (index) => holdsSharedPages(smapsVmas[index]) : () => true,

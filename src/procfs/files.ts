@@ -139,29 +139,6 @@ export function readAt(
 }
 
 /**
- * Like {@link readAt}, but the read is asynchronous: Deno runs it on a blocking
- * thread, so reads on separate handles proceed on several cores while
- * JavaScript keeps working. The seek stays synchronous on purpose: an awaited
- * seek would hold the read back until the caller next yields.
- *
- * @returns bytes read (0 at the end of the file).
- * @throws {ProcError} classified by kind.
- */
-export async function readAtAsync(
-  file: Deno.FsFile,
-  path: string,
-  offset: number,
-  buffer: Uint8Array,
-): Promise<number> {
-  try {
-    file.seekSync(offset, Deno.SeekMode.Start);
-    return (await file.read(buffer)) ?? 0;
-  } catch (error) {
-    throw toProcError(error, path);
-  }
-}
-
-/**
  * Lists the names in a procfs directory.
  *
  * @throws {ProcError} classified by kind.

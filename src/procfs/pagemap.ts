@@ -6,7 +6,7 @@
  * @module
  */
 
-import { openProcFile, readAt, readAtAsync } from "./files.ts";
+import { openProcFile, readAt } from "./files.ts";
 import { ENTRY_BYTES } from "./pagemap_bits.ts";
 
 /** An open pagemap of one process. */
@@ -40,20 +40,4 @@ export function readPagemap(source: PagemapFile, firstPage: number, buffer: Uint
   return Math.floor(
     readAt(source.file, source.path, firstPage * ENTRY_BYTES, buffer) / ENTRY_BYTES,
   );
-}
-
-/**
- * Asynchronous {@link readPagemap}: Deno runs it on a worker thread, so reads on
- * two handles overlap on two cores.
- *
- * @returns entries read.
- * @throws {ProcError} on a read error.
- */
-export async function readPagemapAsync(
-  source: PagemapFile,
-  firstPage: number,
-  buffer: Uint8Array,
-): Promise<number> {
-  const bytes = await readAtAsync(source.file, source.path, firstPage * ENTRY_BYTES, buffer);
-  return Math.floor(bytes / ENTRY_BYTES);
 }
