@@ -83,6 +83,16 @@ export async function runUssJson<T = unknown>(
 }
 
 const builtFixtures = new Map<string, Promise<string>>();
+const fixtureDirs: string[] = [];
+
+// Fixture binaries live until the test file ends; remove them then.
+globalThis.addEventListener("unload", () => {
+  for (const dir of fixtureDirs) {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch { /* already gone */ }
+  }
+});
 
 /**
  * Compiles `tests/fixtures/<name>.c` once per test run and returns the binary's
@@ -93,6 +103,7 @@ export function buildFixture(name: string): Promise<string> {
   if (!built) {
     built = (async () => {
       const dir = await Deno.makeTempDir({ prefix: "uss-fixture-" });
+      fixtureDirs.push(dir);
       await Deno.chmod(dir, 0o755);
       const binary = `${dir}/${name}`;
       const result = await new Deno.Command("gcc", {
