@@ -11,7 +11,13 @@
  */
 
 import { FRAME_FILE, FRAME_HUGETLB, type FrameRefs, type ScanTally } from "./pagemap_scan.ts";
-import { addUsage, emptyUsage, type FrameCounts, type Usage } from "./usage.ts";
+import {
+  type AccountingScratch,
+  addUsage,
+  emptyUsage,
+  type FrameCounts,
+  type Usage,
+} from "./usage.ts";
 
 /** One member of a group: its scan and its own figures. */
 export interface GroupMember {
@@ -34,17 +40,13 @@ export interface GroupFigures {
   ussSum: number;
 }
 
-const FIRST_SEEN = 0x8000_0000;
-
 /**
- * Computes a group's figures from its members' scans and the frames' counts.
- *
- * `scratch` is a zeroed Uint32Array as long as `counts.set.pfns`; it is zeroed
- * again on return.
+ * Computes a group's figures from its members' scans and the frames' counts, in
+ * one pass over the members' frame references.
  *
  * @example
  * ```ts
- * const { usage, ussSum } = accountGroup(members, counts, 4096, scratch);
+ * const { usage, ussSum } = accountGroup(members, counts, 4096, createScratch(frames));
  * usage.uss >= ussSum; // true
  * ```
  */
@@ -52,7 +54,7 @@ export function accountGroup(
   members: readonly GroupMember[],
   counts: FrameCounts,
   pageSize: number,
-  scratch: Uint32Array,
+  scratch: AccountingScratch,
 ): GroupFigures {
   const usage = emptyUsage();
   let ussSum = 0;
@@ -70,31 +72,32 @@ export function accountGroup(
     }
   }
 
-  const positions = members.map((member) => member.positions);
-  for (const rows of positions) for (let row = 0; row < rows.length; row++) scratch[rows[row]]++;
-
-  members.forEach((member, index) => {
-    const rows = positions[index];
-    for (let row = 0; row < rows.length; row++) {
-      const position = rows[row];
-      const state = scratch[position];
+  const epoch = ++scratch.epoch;
+  const { stamps, owns } = scratch;
+  for (const member of members) {
+    const { positions, refs } = member;
+    for (let row = 0; row < refs.length; row++) {
+      const position = positions[row];
       const raw = counts.raw[position];
-      if (state >= FIRST_SEEN || raw === 0) continue;
-      scratch[position] = state | FIRST_SEEN;
-      const others = raw - (counts.self === null ? 0 : counts.self[position]);
-      const unique = others <= state;
-      const kind = member.refs.kinds[row];
-      if ((kind & FRAME_HUGETLB) !== 0) {
-        usage.hugetlb += pageSize;
-        if (unique) usage.hugetlbUss += pageSize;
+      if (raw === 0) continue;
+      const others = counts.self === null ? raw : raw - counts.self[position];
+      const hugetlb = (refs.kinds[row] & FRAME_HUGETLB) !== 0;
+      let own: number;
+      if (stamps[position] !== epoch) {
+        stamps[position] = epoch;
+        owns[position] = own = 1;
+        if (hugetlb) usage.hugetlb += pageSize;
+        else usage.rss += pageSize;
       } else {
-        usage.rss += pageSize;
-        if (unique && (kind & FRAME_FILE) !== 0) usage.ussFile += pageSize;
-        else if (unique) usage.ussAnon += pageSize;
+        own = ++owns[position];
       }
+      if (own !== others && !(own === 1 && others < 1)) continue;
+      // The group's entries now account for every mapping of the frame.
+      if (hugetlb) usage.hugetlbUss += pageSize;
+      else if ((refs.kinds[row] & FRAME_FILE) !== 0) usage.ussFile += pageSize;
+      else usage.ussAnon += pageSize;
     }
-  });
-  for (const rows of positions) for (let row = 0; row < rows.length; row++) scratch[rows[row]] = 0;
+  }
 
   usage.uss = usage.ussAnon + usage.ussFile;
   return { usage, ussSum };

@@ -155,6 +155,8 @@ export function scanPagemapEntries(
   let withoutPfn = 0;
   // Entries below this index belong to a block that may be PMD-mapped.
   let pmdCandidateEnd = 0;
+  // Locals, not `refs.*` property accesses, in the loop (written back at the end).
+  let { pfns, vmas, kinds, length } = refs;
   for (let i = 0; i < entryCount; i++) {
     const high = words[2 * i + 1];
     if (high >= 0) { // bit 63 (present) is the sign bit
@@ -183,12 +185,17 @@ export function scanPagemapEntries(
       }
       pmdCandidateEnd = i + PMD_PAGES;
     }
-    if (refs.length === refs.pfns.length) grow(refs);
-    const row = refs.length++;
-    refs.pfns[row] = (high & PFN_HIGH_MASK) * TWO_32 + (low >>> 0);
-    refs.vmas[row] = vma;
-    refs.kinds[row] = kindBase | (isFile ? FRAME_FILE : 0);
+    if (length === pfns.length) {
+      refs.length = length;
+      grow(refs);
+      ({ pfns, vmas, kinds } = refs);
+    }
+    pfns[length] = (high & PFN_HIGH_MASK) * TWO_32 + (low >>> 0);
+    vmas[length] = vma;
+    kinds[length] = kindBase | (isFile ? FRAME_FILE : 0);
+    length++;
   }
+  refs.length = length;
   tally.exclusiveAnon[vma] += anon;
   tally.exclusiveFile[vma] += file;
   tally.swapped[vma] += swapped;

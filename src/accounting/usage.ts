@@ -96,7 +96,37 @@ const SWAP = 4;
 const HUGETLB = 5;
 const HUGETLB_USS = 6;
 const FIELDS = 7;
-const FIRST_SEEN = 0x8000_0000;
+
+/**
+ * Per-frame scratch for counting one process's (or group's) own entries in a
+ * single pass: a frame's counters are valid only while its stamp equals the
+ * current epoch, so nothing needs clearing between processes.
+ */
+export interface AccountingScratch {
+  stamps: Uint32Array;
+  /** Own entries seen so far, per frame. */
+  owns: Uint32Array;
+  /** The VMA of the frame's first entry: where its USS and RSS are attributed. */
+  firstVmas: Uint32Array;
+  epoch: number;
+}
+
+/**
+ * Scratch for a frame set of `frames` frames, reusable across processes and groups.
+ *
+ * @example
+ * ```ts
+ * const scratch = createScratch(counts.set.pfns.length);
+ * ```
+ */
+export function createScratch(frames: number): AccountingScratch {
+  return {
+    stamps: new Uint32Array(frames),
+    owns: new Uint32Array(frames),
+    firstVmas: new Uint32Array(frames),
+    epoch: 0,
+  };
+}
 
 /**
  * Where each referenced frame sits in `set` (its index into the count arrays).
@@ -118,15 +148,20 @@ export function framePositions(refs: FrameRefs, set: FrameSet): Int32Array {
 }
 
 /**
- * Computes a process's figures from its scan and the frames' counts.
+ * Computes a process's figures from its scan and the frames' counts, in one pass
+ * over its frame references.
  *
- * `positions` are the refs' places in `counts.set` ({@link framePositions});
- * `scratch` is a zeroed Uint32Array as long as `counts.set.pfns`, zeroed again
- * on return so one buffer serves many processes.
+ * A frame becomes unique when the entries seen reach its count (others' entries
+ * = kpagecount less the tool's own), so a frame mapped twice turns unique at its
+ * second entry. Seeing more entries than the count means the frame moved during
+ * the scan: it is counted in `moved` (and as unique, clamped).
+ *
+ * `positions` are the refs' places in `counts.set` ({@link framePositions}).
  *
  * @example
  * ```ts
  * const positions = framePositions(refs, counts.set);
+ * const scratch = createScratch(counts.set.pfns.length);
  * const figures = accountProcess(tally, refs, positions, vmas.length, counts, 4096, scratch);
  * figures.total.uss;
  * ```
@@ -138,7 +173,7 @@ export function accountProcess(
   vmaCount: number,
   counts: FrameCounts,
   pageSize: number,
-  scratch: Uint32Array,
+  scratch: AccountingScratch,
 ): ProcessFigures {
   const figures = new Float64Array(vmaCount * FIELDS);
   for (let vma = 0; vma < vmaCount; vma++) {
@@ -153,35 +188,40 @@ export function accountProcess(
     figures[base + HUGETLB] = figures[base + HUGETLB_USS] = tally.exclusiveHugetlb[vma] * pageSize;
   }
 
-  for (let row = 0; row < refs.length; row++) scratch[positions[row]]++;
-
-  let moved = 0;
+  const epoch = ++scratch.epoch;
+  const { stamps, owns, firstVmas } = scratch;
+  const raws = counts.raw;
   const self = counts.self;
+  let moved = 0;
   for (let row = 0; row < refs.length; row++) {
     const position = positions[row];
-    const raw = counts.raw[position];
+    const raw = raws[position];
     if (raw === 0) continue;
-    const state = scratch[position];
-    const own = state & ~FIRST_SEEN;
-    const others = raw - (self === null ? 0 : self[position]);
-    const mapCount = others < own ? own : others;
-    const base = refs.vmas[row] * FIELDS;
+    const others = self === null ? raw : raw - self[position];
     const kind = refs.kinds[row];
-    if (state < FIRST_SEEN) {
-      scratch[position] = state | FIRST_SEEN;
-      if (others < own) moved++;
-      const unique = mapCount === own;
-      if ((kind & FRAME_HUGETLB) !== 0) {
-        figures[base + HUGETLB] += pageSize;
-        if (unique) figures[base + HUGETLB_USS] += pageSize;
-      } else {
-        figures[base + RSS] += pageSize;
-        if (unique) figures[base + ((kind & FRAME_FILE) !== 0 ? USS_FILE : USS_ANON)] += pageSize;
-      }
+    const hugetlb = (kind & FRAME_HUGETLB) !== 0;
+    const vma = refs.vmas[row];
+    let own: number;
+    let base: number;
+    if (stamps[position] !== epoch) {
+      stamps[position] = epoch;
+      owns[position] = own = 1;
+      firstVmas[position] = vma;
+      base = vma * FIELDS;
+      figures[base + (hugetlb ? HUGETLB : RSS)] += pageSize;
+    } else {
+      own = ++owns[position];
+      base = firstVmas[position] * FIELDS;
     }
-    if ((kind & FRAME_HUGETLB) === 0) figures[base + PSS] += pageSize / mapCount;
+    // The entry that makes the own count reach the frame's count makes it unique;
+    // a count below the first entry means the frame moved (counted unique, clamped).
+    if (own === others || (own === 1 && others < 1)) {
+      const field = hugetlb ? HUGETLB_USS : (kind & FRAME_FILE) !== 0 ? USS_FILE : USS_ANON;
+      figures[base + field] += pageSize;
+    }
+    if (own > others && own === (others < 1 ? 1 : others + 1)) moved++;
+    if (!hugetlb) figures[vma * FIELDS + PSS] += pageSize / (others > own ? others : own);
   }
-  for (let row = 0; row < refs.length; row++) scratch[positions[row]] = 0;
 
   const perVma: Usage[] = [];
   const total = emptyUsage();

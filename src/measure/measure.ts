@@ -7,7 +7,13 @@
  */
 
 import { accountGroup, type GroupFigures, type GroupMember } from "../accounting/group.ts";
-import { accountProcess, type FrameCounts, framePositions } from "../accounting/usage.ts";
+import {
+  type AccountingScratch,
+  accountProcess,
+  createScratch,
+  type FrameCounts,
+  framePositions,
+} from "../accounting/usage.ts";
 import { readStat } from "../procfs/process_info.ts";
 import { type MeasureContext, openContext } from "./context.ts";
 import { countFrames } from "./frame_counts.ts";
@@ -50,7 +56,7 @@ function reportFromScan(
   context: MeasureContext,
   scan: ProcessScan,
   counts: FrameCounts,
-  scratch: Uint32Array,
+  scratch: AccountingScratch,
   withMappings: boolean,
 ): { report: ProcessReport; moved: number; positions: Int32Array } {
   const positions = framePositions(scan.refs, counts.set);
@@ -150,7 +156,7 @@ export async function measure(
       }
       break;
     }
-    const scratch = new Uint32Array(counts.set.pfns.length);
+    const scratch = createScratch(counts.set.pfns.length);
     const retry: { index: number; scan: ProcessScan }[] = [];
     for (const { index, scan } of pending) {
       const { report, moved, positions } = reportFromScan(
@@ -184,6 +190,7 @@ export async function measure(
 
   const byPid = new Map(measured.map((entry) => [entry.report.pid, entry]));
   let sharedCounts: FrameCounts | null = null;
+  let groupScratch: AccountingScratch | null = null;
   const groupFigures = (members: readonly number[]): GroupFigures | null => {
     const entries = members.map((pid) => byPid.get(pid));
     if (entries.length === 0 || entries.some((entry) => !entry?.scan)) return null;
@@ -193,7 +200,7 @@ export async function measure(
       ? countFrames(context, measured.flatMap((entry) => entry.scan ? [entry.scan] : []))
       : measured.find((entry) => entry.counts)!.counts!;
     const counts = sharedCounts;
-    const scratch = new Uint32Array(counts.set.pfns.length);
+    groupScratch ??= createScratch(counts.set.pfns.length);
     const groupMembers: GroupMember[] = entries.map((entry) => ({
       tally: entry!.scan!.tally,
       refs: entry!.scan!.refs,
@@ -202,7 +209,7 @@ export async function measure(
         : framePositions(entry!.scan!.refs, counts.set),
       usage: entry!.report.usage!,
     }));
-    return accountGroup(groupMembers, counts, context.pageSize, scratch);
+    return accountGroup(groupMembers, counts, context.pageSize, groupScratch);
   };
   return { reports: measured.map((entry) => entry.report), groupFigures };
 }
