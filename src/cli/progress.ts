@@ -24,7 +24,7 @@ function write(text: string): void {
  *
  * @example
  * ```ts
- * await measure(context, pids, { onProgress: progressReporter() });
+ * measure(context, pids, { onProgress: progressReporter() });
  * ```
  */
 export function progressReporter(): ((scanned: number, total: number) => void) | undefined {

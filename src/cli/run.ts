@@ -31,10 +31,10 @@ function view(options: CliOptions) {
  * @returns the exit code (see `exit_codes.ts`).
  * @example
  * ```ts
- * Deno.exit(await run(Deno.args));
+ * Deno.exit(run(Deno.args));
  * ```
  */
-export async function run(argv: string[]): Promise<number> {
+export function run(argv: string[]): number {
   let options: CliOptions;
   try {
     options = parseCli(argv);
@@ -55,7 +55,7 @@ export async function run(argv: string[]): Promise<number> {
     const context = openContext({ procRoot: options.procRoot, method: options.method });
     try {
       if (context.fallbackReason && !options.json) printErr(fallbackNote(context));
-      return await view(options)(context, options);
+      return view(options)(context, options);
     } finally {
       context.close();
     }

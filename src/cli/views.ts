@@ -88,7 +88,7 @@ function measureSelected(
   pids: readonly number[],
   options: CliOptions,
   mappings = false,
-): Promise<Measurement> {
+): Measurement {
   const onProgress = options.json ? undefined : progressReporter();
   return measure(context, pids, { mappings, onProgress });
 }
@@ -126,9 +126,9 @@ function missingLines(reports: readonly ProcessReport[]): string[] {
 }
 
 /** `uss PID...`: one row per PID, failures included; exit 1 if any failed. */
-export async function givenView(context: MeasureContext, options: CliOptions): Promise<number> {
+export function givenView(context: MeasureContext, options: CliOptions): number {
   const pids = [...new Set(options.pids)];
-  const { reports } = await measureSelected(context, pids, options);
+  const { reports } = measureSelected(context, pids, options);
   const shown = orderProcesses(reports, ordering(options, null));
   const names = userNames();
   if (options.json) {
@@ -145,8 +145,8 @@ export async function givenView(context: MeasureContext, options: CliOptions): P
 }
 
 /** `uss`: every readable process, largest USS first, with totals and what was missed. */
-export async function listingView(context: MeasureContext, options: CliOptions): Promise<number> {
-  const { reports } = await measureSelected(context, selection(context, options), options);
+export function listingView(context: MeasureContext, options: CliOptions): number {
+  const { reports } = measureSelected(context, selection(context, options), options);
   const measured = reports.filter((report) => report.state === "ok");
   const shown = orderProcesses(measured, ordering(options, "uss"));
   const total = sumUsages(measured.map((report) => report.usage!));
@@ -201,8 +201,8 @@ function printGroups(groups: GroupReport[], options: CliOptions): void {
 }
 
 /** `--by user|name`: one row per user or program, with exact group USS. */
-export async function groupByView(context: MeasureContext, options: CliOptions): Promise<number> {
-  const measurement = await measureSelected(context, selection(context, options), options);
+export function groupByView(context: MeasureContext, options: CliOptions): number {
+  const measurement = measureSelected(context, selection(context, options), options);
   const names = userNames();
   const specs = groupSpecsBy(measurement.reports, options.by as "user" | "name", names);
   const groups = orderGroups(buildGroups(measurement, specs), ordering(options, "uss")!);
@@ -215,7 +215,7 @@ export async function groupByView(context: MeasureContext, options: CliOptions):
 }
 
 /** `--tree PID` and `--group PID,...`: the members, then the group's exact figures. */
-export async function oneGroupView(context: MeasureContext, options: CliOptions): Promise<number> {
+export function oneGroupView(context: MeasureContext, options: CliOptions): number {
   let pids: number[];
   let label: string;
   if (options.tree !== null) {
@@ -229,7 +229,7 @@ export async function oneGroupView(context: MeasureContext, options: CliOptions)
     pids = [...new Set(options.group!)];
     label = `group:${pids.join(",")}`;
   }
-  const measurement = await measureSelected(context, pids, options);
+  const measurement = measureSelected(context, pids, options);
   const rootReport = measurement.reports.find((report) => report.pid === options.tree);
   if (rootReport?.name) label += ` (${rootReport.name})`;
   const spec: GroupSpec = { name: label, pids };
@@ -254,8 +254,8 @@ export async function oneGroupView(context: MeasureContext, options: CliOptions)
 }
 
 /** `--by file`: per mapped file, the processes mapping it and their sums. */
-export async function fileView(context: MeasureContext, options: CliOptions): Promise<number> {
-  const { reports } = await measureSelected(context, selection(context, options), options, true);
+export function fileView(context: MeasureContext, options: CliOptions): number {
+  const { reports } = measureSelected(context, selection(context, options), options, true);
   const files = orderFiles(
     usageByFile(reports.filter((report) => report.state === "ok")),
     ordering(options, "uss")!,
@@ -270,8 +270,8 @@ export async function fileView(context: MeasureContext, options: CliOptions): Pr
 }
 
 /** `maps PID`: one process's mappings (or files), with totals equal to its figures. */
-export async function mapsView(context: MeasureContext, options: CliOptions): Promise<number> {
-  const { reports: [report] } = await measureSelected(context, options.pids, options, true);
+export function mapsView(context: MeasureContext, options: CliOptions): number {
+  const { reports: [report] } = measureSelected(context, options.pids, options, true);
   const mapsOptions = {
     ...ordering(options, "uss")!,
     byFile: options.by === "file",

@@ -123,15 +123,15 @@ function confirmSameProcess(context: MeasureContext, report: ProcessReport): Pro
  * @throws {EnvironmentError} when the sandbox refuses procfs mid-way.
  * @example
  * ```ts
- * const { reports, groupFigures } = await measure(context, [1, 2, 3]);
+ * const { reports, groupFigures } = measure(context, [1, 2, 3]);
  * groupFigures([2, 3])?.usage.uss;
  * ```
  */
-export async function measure(
+export function measure(
   context: MeasureContext,
   pids: readonly number[],
   options: MeasureRunOptions = {},
-): Promise<Measurement> {
+): Measurement {
   const withMappings = options.mappings ?? false;
   const measured: Measured[] = new Array(pids.length);
   let pending: { index: number; scan: ProcessScan }[] = [];
@@ -219,12 +219,12 @@ export async function measure(
  *
  * @throws {EnvironmentError} when the sandbox refuses procfs mid-way.
  */
-export async function measureWithContext(
+export function measureWithContext(
   context: MeasureContext,
   pids: readonly number[],
   withMappings = false,
-): Promise<ProcessReport[]> {
-  return (await measure(context, pids, { mappings: withMappings })).reports;
+): ProcessReport[] {
+  return measure(context, pids, { mappings: withMappings }).reports;
 }
 
 /**
@@ -242,14 +242,17 @@ export async function measureWithContext(
  * console.log(report.usage?.uss);
  * ```
  */
-export async function measureProcesses(
+export function measureProcesses(
   pids: readonly number[],
   options: MeasureOptions = {},
 ): Promise<ProcessReport[]> {
-  const context = openContext(options);
-  try {
-    return await measureWithContext(context, pids, options.mappings ?? false);
-  } finally {
-    context.close();
-  }
+  // A promise, so the library can read concurrently later without an API change.
+  return new Promise((resolve) => {
+    const context = openContext(options);
+    try {
+      resolve(measureWithContext(context, pids, options.mappings ?? false));
+    } finally {
+      context.close();
+    }
+  });
 }
