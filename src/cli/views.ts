@@ -102,25 +102,32 @@ function selection(context: MeasureContext, options: CliOptions): number[] {
   });
 }
 
-/** Processes that could not be measured in a machine-wide view, by reason. */
+/**
+ * What happened to every PID a machine-wide view looked at, besides those it
+ * measured: so that each is accounted for.
+ */
 function missing(reports: readonly ProcessReport[]) {
-  const count = (state: ProcessReport["state"]) =>
-    reports.filter((report) => report.state === state).length;
+  const count = (...states: ProcessReport["state"][]) =>
+    reports.filter((report) => states.includes(report.state)).length;
   return {
+    scanned: reports.length,
     unreadable: count("permission-denied"),
-    exited: count("exited") + count("no-such-process"),
+    exited: count("exited", "no-such-process"),
+    zombies: count("zombie"),
+    kernel_threads: count("kernel-thread"),
     failed: count("error"),
   };
 }
 
 function missingLines(reports: readonly ProcessReport[]): string[] {
-  const { unreadable, exited, failed } = missing(reports);
+  const { unreadable, exited, zombies, failed } = missing(reports);
   const processes = (count: number) => `${count} process${count === 1 ? "" : "es"}`;
   const lines: string[] = [];
   if (unreadable > 0) {
     lines.push(`${processes(unreadable)} not readable: run as root or as their user`);
   }
   if (exited > 0) lines.push(`${processes(exited)} exited during the scan`);
+  if (zombies > 0) lines.push(`${processes(zombies)} exited, not yet reaped (zombies)`);
   if (failed > 0) lines.push(`${processes(failed)} could not be read (see --json for reasons)`);
   return lines;
 }
@@ -277,8 +284,9 @@ export function mapsView(context: MeasureContext, options: CliOptions): number {
     byFile: options.by === "file",
     bytes: options.bytes,
   };
-  if (options.json) printOut(JSON.stringify(mappingsToJson(report, mapsOptions), null, 2));
-  else if (report.state === "ok") printOut(renderMappingTable(report, mapsOptions));
+  if (options.json) {
+    printOut(JSON.stringify(mappingsToJson(report, mapsOptions, userNames()), null, 2));
+  } else if (report.state === "ok") printOut(renderMappingTable(report, mapsOptions));
   else printErr(`uss: ${report.pid}: ${report.error}`);
   return report.state === "ok" ? EXIT_OK : EXIT_PARTIAL;
 }

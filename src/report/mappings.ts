@@ -61,10 +61,14 @@ function orderMappings(mappings: readonly MappingReport[], ordering: Ordering) {
  * JSON.stringify(mappingsToJson(report, { sort: "uss", reverse: false, limit: null, byFile: false, bytes: false }));
  * ```
  */
-export function mappingsToJson(report: ProcessReport, options: MapsOptions) {
+export function mappingsToJson(
+  report: ProcessReport,
+  options: MapsOptions,
+  userName?: (uid: number) => string,
+) {
   const mappings = report.mappings ?? [];
   return {
-    ...processToJson(report),
+    ...processToJson(report, userName),
     mappings: options.byFile
       ? orderFiles(usageByFile([report]), options).map((file): MergedMappingJson => ({
         file: file.file,

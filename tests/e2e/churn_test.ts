@@ -1,0 +1,204 @@
+/**
+ * End-to-end: the every-process listing (`uss --json`) while processes come and
+ * go. A python3 helper keeps forking children that exit at once and starting
+ * `sleep` processes that it kills a moment later or that end by themselves
+ * within 1.5 s; meanwhile `uss --json` runs
+ * several times in a row. Every run must exit 0 with valid JSON, measure
+ * nothing it then reports with an error, and account for every process that
+ * lived through the whole run.
+ *
+ * What the JSON does not allow: `processes + unreadable + exited + failed` is
+ * not the number of PIDs uss looked at, because kernel threads and zombies are
+ * left out of the listing without being counted anywhere, and the number of PIDs
+ * looked at is not printed. So the counts are checked against what the test can
+ * know independently: the PIDs alive (with the same start time) both before and
+ * after a run, minus kernel threads and zombies, must each be either listed or
+ * unreadable to the test itself too (and then counted in `unreadable`).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { runUssJson } from "../helpers.ts";
+import { assertSizes, type ListingJson, listPids, statOf } from "./workers_support.ts";
+
+/**
+ * Forks children that exit at once, sleepers it kills within milliseconds, and
+ * sleepers that end by themselves after 0.2-1.5 s; prints each child's PID.
+ */
+const SPAWNER = String.raw`
+import os, random, signal, sys, time
+os.setpgrp()  # one process group: the test kills it whole
+deadline = time.time() + float(sys.argv[1])
+sleepers = []
+def child(argv):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            if argv:
+                os.execvp(argv[0], argv)
+        finally:
+            os._exit(0)
+    print(pid, flush=True)
+    return pid
+rounds = 0
+while time.time() < deadline:
+    rounds += 1
+    if rounds % 20 == 0:                  # lives long enough to be measured, or exits mid-run
+        child(["sleep", random.choice(["0.2", "0.5", "1.5"])])
+    for _ in range(2):
+        child(None)                       # exits at once (a zombie until reaped)
+        sleepers.append(child(["sleep", "3"]))
+    random.shuffle(sleepers)
+    while len(sleepers) > 12:
+        try:
+            os.kill(sleepers.pop(), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    while True:                           # reap whatever has ended
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            break
+    time.sleep(random.choice([0.001, 0.002, 0.005]))
+`;
+
+/** PID -> start time of every process that is neither a kernel thread nor a zombie. */
+function snapshot(): Map<number, number> {
+  const alive = new Map<number, number>();
+  for (const pid of listPids()) {
+    const stat = statOf(pid);
+    if (stat && !stat.kernelThread && stat.state !== "Z") alive.set(pid, stat.start);
+  }
+  return alive;
+}
+
+/** Whether the test itself can open the process's memory files (else it is unreadable). */
+function readable(pid: number): boolean {
+  try {
+    Deno.openSync(`/proc/${pid}/maps`).close();
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.PermissionDenied) return false;
+    return true; // gone: not a permission problem
+  }
+}
+
+const RUNS = 6;
+
+Deno.test("listing under churn: every run exits 0 with valid JSON and accounts for survivors", async () => {
+  const spawner = new Deno.Command("python3", {
+    args: ["-c", SPAWNER, "60"],
+    stdout: "piped",
+    stderr: "inherit",
+    stdin: "null",
+  }).spawn();
+  const spawned: number[] = [];
+  const reading = (async () => {
+    let buffered = "";
+    for await (const chunk of spawner.stdout.pipeThrough(new TextDecoderStream())) {
+      buffered += chunk;
+      const lines = buffered.split("\n");
+      buffered = lines.pop()!;
+      for (const line of lines) spawned.push(Number(line));
+    }
+  })();
+  const seen: string[] = [];
+  try {
+    // Let the churn get going.
+    while (spawned.length < 20) await new Promise((resolve) => setTimeout(resolve, 10));
+    let exitedSeen = 0;
+    let churnListed = 0;
+    for (let run = 0; run < RUNS; run++) {
+      const spawnedBefore = spawned.length;
+      const before = snapshot();
+      const { code, json, stderr } = await runUssJson<ListingJson>([]);
+      const after = snapshot();
+      const during = spawned.slice(spawnedBefore);
+      assert.equal(code, 0, `run ${run}: exit ${code}: ${stderr}`);
+      assert.equal(stderr, "", `run ${run}: nothing on stderr in JSON mode`);
+      assert.deepEqual(Object.keys(json).sort(), [
+        "exited",
+        "failed",
+        "kernel_threads",
+        "method",
+        "processes",
+        "scanned",
+        "total",
+        "unreadable",
+        "zombies",
+      ]);
+
+      const listed = new Set<number>();
+      for (const process of json.processes) {
+        const what = `run ${run}: ${JSON.stringify(process)}`;
+        assert.equal(process.state, "ok", what);
+        assert.equal(process.error, null, what);
+        assert.equal(process.method, json.method, what);
+        assert.ok(Array.isArray(process.notes), what);
+        assertSizes(process as unknown as Record<string, unknown>, what);
+        assert.ok(!listed.has(process.pid), `run ${run}: ${process.pid} listed twice`);
+        listed.add(process.pid);
+      }
+      assert.equal(json.total.processes, json.processes.length, `run ${run}: total.processes`);
+      const counts = ["unreadable", "exited", "zombies", "kernel_threads", "failed"] as const;
+      for (const key of counts) {
+        assert.ok(Number.isInteger(json[key]) && json[key] >= 0, `run ${run}: ${key} ${json[key]}`);
+      }
+      // Every PID uss looked at is measured or in exactly one count.
+      assert.equal(
+        json.processes.length + counts.reduce((sum, key) => sum + json[key], 0),
+        json.scanned,
+        `run ${run}: processes and counts add up to the PIDs scanned`,
+      );
+      assert.equal(json.failed, 0, `run ${run}: no process failed with an error`);
+
+      // Every process that lived through the whole run is listed or unreadable.
+      const survivors = [...before].filter(([pid, start]) => after.get(pid) === start)
+        .map(([pid]) => pid);
+      const missing = survivors.filter((pid) => !listed.has(pid));
+      const unreadable = missing.filter((pid) => !readable(pid));
+      assert.deepEqual(
+        missing.filter((pid) => !unreadable.includes(pid)),
+        [],
+        `run ${run}: processes alive before and after the run but not listed`,
+      );
+      assert.ok(
+        unreadable.length <= json.unreadable,
+        `run ${run}: ${unreadable.length} survivors unreadable to the test too, ` +
+          `uss counted ${json.unreadable}`,
+      );
+      // The counts cover at least the survivors (the rest came or went during the run).
+      assert.ok(
+        json.processes.length + json.unreadable + json.exited + json.failed >= survivors.length,
+        `run ${run}: counts below the ${survivors.length} survivors`,
+      );
+      const children = new Set(spawned);
+      const churned = [...listed].filter((pid) => children.has(pid)).length;
+      churnListed += churned;
+      exitedSeen += json.exited;
+      seen.push(
+        `run ${run}: ${json.processes.length} listed, unreadable ${json.unreadable}, exited ` +
+          `${json.exited}, failed ${json.failed}; ${survivors.length} survivors; ` +
+          `${during.length} children spawned during the run, ${churned} children measured`,
+      );
+    }
+    assert.ok(spawned.length > 100, `the helper kept spawning (${spawned.length} children)`);
+    console.log(seen.join("\n"));
+    console.log(
+      `${spawned.length} children spawned; ${churnListed} churned processes measured, ` +
+        `${exitedSeen} reported exited`,
+    );
+  } finally {
+    try {
+      Deno.kill(-spawner.pid, "SIGKILL"); // the helper and every child in its group
+    } catch { /* already gone */ }
+    try {
+      spawner.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await spawner.status;
+    await reading.catch(() => {});
+  }
+});

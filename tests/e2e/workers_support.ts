@@ -1,0 +1,347 @@
+/**
+ * Support for the end-to-end tests of groups, views and churn: the JSON shapes
+ * the CLI prints, the `workers` fixture (tests/fixtures/workers.c) and a model
+ * of the frames its layouts create, and small readers of /proc used as
+ * independent references (owners, kernel threads, start times).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { buildFixture, type Fixture, startFixture } from "../helpers.ts";
+
+/** The size keys of every figure object (integer bytes). */
+export const SIZE_KEYS = [
+  "uss",
+  "uss_anon",
+  "uss_file",
+  "pss",
+  "rss",
+  "swap",
+  "hugetlb",
+  "hugetlb_uss",
+] as const;
+/** One size key. */
+export type SizeKey = typeof SIZE_KEYS[number];
+/** Sizes in integer bytes. */
+export type Sizes = Record<SizeKey, number>;
+
+/** A process object of `uss --json`. */
+export interface ProcessJson extends Record<SizeKey, number | null> {
+  pid: number;
+  name: string | null;
+  uid: number | null;
+  user?: string;
+  method: string | null;
+  state: string;
+  error: string | null;
+  notes: string[];
+}
+
+/** A group object (`--by user|name`, `--tree`, `--group`). */
+export interface GroupJson {
+  group: string;
+  processes: number;
+  uss: number | null;
+  uss_anon: number | null;
+  uss_file: number | null;
+  uss_sum: number;
+  pss: number;
+  rss: number | null;
+  swap: number;
+  hugetlb: number | null;
+  hugetlb_uss: number | null;
+  method: string | null;
+  members: number[];
+}
+
+/** The keys of a group object, in the README's order. */
+export const GROUP_KEYS = [
+  "group",
+  "processes",
+  "uss",
+  "uss_anon",
+  "uss_file",
+  "uss_sum",
+  "pss",
+  "rss",
+  "swap",
+  "hugetlb",
+  "hugetlb_uss",
+  "method",
+  "members",
+];
+
+/** One mapping of `uss maps --json PID`. */
+export interface MappingJson extends Sizes {
+  start: string;
+  end: string;
+  perms: string;
+  offset: string;
+  device: string;
+  inode: number;
+  path: string;
+  deleted: boolean;
+}
+
+/** One file of `uss maps --by file --json PID`. */
+export interface MergedJson extends Sizes {
+  file: string;
+  mappings: number;
+}
+
+/** `uss maps --json PID`: the process object plus its mappings. */
+export interface MapsJson<M = MappingJson> extends ProcessJson {
+  mappings: M[];
+}
+
+/** One file of `uss --by file --json`. */
+export interface FileJson extends Sizes {
+  file: string;
+  processes: number;
+  pids: number[];
+  mappings: number;
+}
+
+/** `uss --json` without PIDs. */
+export interface ListingJson {
+  processes: ProcessJson[];
+  total: Sizes & { processes: number; used_memory: number | null };
+  scanned: number;
+  unreadable: number;
+  exited: number;
+  zombies: number;
+  kernel_threads: number;
+  failed: number;
+  method: string;
+}
+
+/** What a process of the workers fixture announces. */
+export interface WorkerProcess {
+  pid: number;
+  ppid: number;
+  page: number;
+  name: string;
+  role: "parent" | "worker" | "solo";
+  mode: "cow" | "shared" | "solo" | "files";
+  index?: number;
+  workers?: number;
+  region: string;
+  end: string;
+  second?: string;
+  second_end?: string;
+  pages: number;
+  written?: number;
+}
+
+/** A started workers fixture with its processes by role. */
+export interface Workers extends Fixture<WorkerProcess> {
+  parent: WorkerProcess;
+  /** Workers by index. */
+  workers: WorkerProcess[];
+  /** Every PID, ascending. */
+  pids: number[];
+}
+
+/**
+ * Starts `workers [-n NAME] ARGS` and waits for `expected` processes to stop.
+ *
+ * @example
+ * ```ts
+ * await using tree = await startWorkers(["cow", "3", "96", "16"], 4, { name: "gr-cow" });
+ * ```
+ */
+export async function startWorkers(
+  args: string[],
+  expected: number,
+  options: { name?: string; wrapper?: string[] } = {},
+): Promise<Workers> {
+  const binary = await buildFixture("workers");
+  const fixture = await startFixture<WorkerProcess>(
+    binary,
+    [...(options.name ? ["-n", options.name] : []), ...args],
+    expected,
+    { wrapper: options.wrapper },
+  );
+  const parent = fixture.processes.find((process) => process.role !== "worker")!;
+  const workers = fixture.processes.filter((process) => process.role === "worker")
+    .sort((a, b) => a.index! - b.index!);
+  return Object.assign(fixture, {
+    parent,
+    workers,
+    pids: fixture.processes.map((process) => process.pid).sort((a, b) => a - b),
+  });
+}
+
+/** The workers fixture's binary path (built once per test file). */
+export function workersBinary(): Promise<string> {
+  return buildFixture("workers");
+}
+
+/**
+ * A command name (comm, at most 15 bytes) unique to this test process and
+ * `what`, so that `--name` and `--by name` see no process of another test file.
+ */
+export function uniqueName(what: string): string {
+  const name = `${what}${(Deno.pid % 100_000).toString(36)}`;
+  assert.ok(name.length <= 15, `comm ${name} is longer than 15 bytes`);
+  return name;
+}
+
+/** One frame of a fixture's region: which processes map it, and its kind. */
+export interface Frame {
+  mappers: number[];
+  file: boolean;
+}
+
+/**
+ * The frames of a `cow N PAGES WRITTEN` tree's region: each page's original
+ * frame (the parent's, still mapped by every worker that did not write it) and
+ * each worker's WRITTEN copies.
+ */
+export function cowFrames(tree: Workers): Frame[] {
+  const { pages, written } = tree.parent as Required<WorkerProcess>;
+  const frames: Frame[] = [];
+  for (let page = 0; page < pages; page++) {
+    const writer = Math.floor(page / written);
+    const mappers = [tree.parent.pid];
+    tree.workers.forEach((worker, index) => {
+      if (index === writer) frames.push({ mappers: [worker.pid], file: false });
+      else mappers.push(worker.pid);
+    });
+    frames.push({ mappers, file: false });
+  }
+  return frames;
+}
+
+/** The frames of a `shared N PAGES` tree's region: every member maps every page. */
+export function sharedFrames(tree: Workers): Frame[] {
+  const mappers = tree.pids;
+  return Array.from({ length: tree.parent.pages }, () => ({ mappers, file: true }));
+}
+
+/** What the model says about one process's region row (pages; PSS in pages, fractional). */
+export function memberModel(frames: readonly Frame[], pid: number) {
+  let uss = 0, rss = 0, pss = 0;
+  for (const { mappers } of frames) {
+    if (!mappers.includes(pid)) continue;
+    rss++;
+    pss += 1 / mappers.length;
+    if (mappers.length === 1) uss++;
+  }
+  return { uss, rss, pss };
+}
+
+/**
+ * What the model says about a group (pages): frames shared only inside the
+ * group (group USS minus the members' own USS), split anonymous / file, and
+ * the frames the members' RSS count more than once (sum of RSS minus group RSS).
+ */
+export function groupModel(frames: readonly Frame[], members: readonly number[]) {
+  let sharedInside = 0, sharedInsideFile = 0, duplicates = 0;
+  for (const { mappers, file } of frames) {
+    const inside = mappers.filter((pid) => members.includes(pid)).length;
+    if (inside > 1) duplicates += inside - 1;
+    if (mappers.length > 1 && inside === mappers.length) {
+      sharedInside++;
+      if (file) sharedInsideFile++;
+    }
+  }
+  return {
+    sharedInside,
+    sharedInsideFile,
+    sharedInsideAnon: sharedInside - sharedInsideFile,
+    duplicates,
+  };
+}
+
+/** Sum of one key over processes (which must all be measured). */
+export function sumOf(reports: readonly ProcessJson[], key: SizeKey): number {
+  return reports.reduce((total, report) => {
+    assert.ok(Number.isInteger(report[key]), `${key} of ${report.pid}: ${report[key]}`);
+    return total + (report[key] as number);
+  }, 0);
+}
+
+/** The row of `uss maps --json PID` that starts at `start`. */
+export function rowAt(maps: MapsJson, start: string): MappingJson {
+  const row = maps.mappings.find((mapping) => mapping.start === start);
+  assert.ok(row, `no mapping at ${start} in ${maps.mappings.map((m) => m.start).join(" ")}`);
+  return row;
+}
+
+/** Asserts every size key of a figure object is a non-negative integer. */
+export function assertSizes(object: Record<string, unknown>, what: string): void {
+  for (const key of SIZE_KEYS) {
+    const value = object[key];
+    assert.ok(
+      Number.isInteger(value) && (value as number) >= 0,
+      `${what}: ${key} ${value} is not a non-negative integer`,
+    );
+  }
+}
+
+/** `/proc/PID/stat` fields: state, ppid, flags, start time; null when gone. */
+export function statOf(
+  pid: number,
+): { state: string; ppid: number; kernelThread: boolean; start: number } | null {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  } catch {
+    return null;
+  }
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return {
+    state: fields[0],
+    ppid: Number(fields[1]),
+    kernelThread: (Number(fields[6]) & 0x0020_0000) !== 0,
+    start: Number(fields[19]),
+  };
+}
+
+/** The effective UID of a process (`Uid:` line, second field); null when gone. */
+export function euidOf(pid: number): number | null {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const match = /^Uid:\s+\d+\s+(\d+)/m.exec(status);
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Every PID in /proc now. */
+export function listPids(): number[] {
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (/^\d+$/.test(entry.name)) pids.push(Number(entry.name));
+  }
+  return pids.sort((a, b) => a - b);
+}
+
+/** PIDs of user processes (not kernel threads, not zombies) with effective UID `uid`. */
+export function userPidsOf(uid: number): number[] {
+  return listPids().filter((pid) => {
+    const stat = statOf(pid);
+    return stat !== null && !stat.kernelThread && stat.state !== "Z" && euidOf(pid) === uid;
+  });
+}
+
+/** The UID of a user name in /etc/passwd. */
+export function uidOfUser(user: string): number | null {
+  for (const line of Deno.readTextFileSync("/etc/passwd").split("\n")) {
+    const [name, , uid] = line.split(":");
+    if (name === user) return Number(uid);
+  }
+  return null;
+}
+
+/** The user name of a UID in /etc/passwd. */
+export function userOfUid(uid: number): string | null {
+  for (const line of Deno.readTextFileSync("/etc/passwd").split("\n")) {
+    const [name, , id] = line.split(":");
+    if (id !== undefined && Number(id) === uid && name !== "") return name;
+  }
+  return null;
+}
