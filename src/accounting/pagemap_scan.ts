@@ -184,7 +184,8 @@ export function scanPagemapEntries(
   // Locals, not `refs.*` property accesses, in the loop (written back at the end).
   let { pfns, vmas, kinds, length } = refs;
   for (let i = 0; i < entryCount; i++) {
-    if (shortcut && i >= pmdCandidateEnd) {
+    let high = words[2 * i + 1];
+    if (shortcut && (high & PRESENT_EXCLUSIVE) === PRESENT_EXCLUSIVE && i >= pmdCandidateEnd) {
       // Entries before the next 2 MiB boundary (where the PMD check must run) go
       // through the tight loop while they are plainly present and exclusive.
       const sinceBoundary = (i - firstAligned) & (PMD_PAGES - 1);
@@ -199,9 +200,9 @@ export function scanPagemapEntries(
         present += end - i;
         i = end;
         if (i === entryCount) break;
+        high = words[2 * i + 1];
       }
     }
-    const high = words[2 * i + 1];
     if (high >= 0) { // bit 63 (present) is the sign bit
       // Guard regions (bit 58) are swap-format markers, not swapped memory.
       if ((high & (SWAPPED | GUARD)) === SWAPPED) swapped++;
