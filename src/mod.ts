@@ -9,11 +9,39 @@
  * else console.log(report.error);
  * ```
  *
+ * @example Exact figures of a group (the memory its processes share only among themselves counts)
+ * ```ts
+ * import { buildGroups, measure, openContext } from "@uss/uss";
+ * const context = openContext();
+ * try {
+ *   const measurement = measure(context, [100, 101, 102]);
+ *   const [group] = buildGroups(measurement, [{ name: "workers", pids: [100, 101, 102] }]);
+ *   console.log(group.usage.uss, group.ussSum, group.exact);
+ * } finally {
+ *   context.close();
+ * }
+ * ```
+ *
  * @module
  */
 
-export { measureProcesses, measureWithContext } from "./measure/measure.ts";
+export {
+  measure,
+  type Measurement,
+  measureProcesses,
+  type MeasureRunOptions,
+  measureWithContext,
+} from "./measure/measure.ts";
 export { EnvironmentError, type MeasureContext, openContext } from "./measure/context.ts";
+export {
+  buildGroups,
+  type FileReport,
+  type GroupReport,
+  type GroupSpec,
+  groupSpecsBy,
+  usageByFile,
+} from "./measure/aggregate.ts";
+export { allPids, type ProcessFilter, selectPids, treePids } from "./measure/select.ts";
 export type {
   MappingReport,
   MeasureOptions,
@@ -23,5 +51,8 @@ export type {
   ProcessState,
 } from "./measure/types.ts";
 export type { Usage } from "./accounting/usage.ts";
+export type { GroupFigures } from "./accounting/group.ts";
+export type { KpagecountFile } from "./procfs/kpagecount.ts";
 export type { Vma } from "./procfs/maps.ts";
-export { type ProcessJson, processToJson } from "./report/processes.ts";
+export { type NullableUsage, type ProcessJson, processToJson } from "./report/processes.ts";
+export type { UsageJson } from "./report/usage_columns.ts";

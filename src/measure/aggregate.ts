@@ -14,14 +14,17 @@ import type { MappingReport, Method, ProcessReport } from "./types.ts";
 export interface GroupSpec {
   /** The group's label (user name, program name, `tree:PID`, …). */
   name: string;
+  /** The processes to account together. */
   pids: number[];
 }
 
 /** A group's figures. */
 export interface GroupReport {
+  /** The group's label. */
   group: string;
   /** The members that were measured. */
   members: number[];
+  /** The members' method, or null when they differ. */
   method: Method | null;
   /**
    * True when `usage.uss` and `usage.rss` are exact group figures (frames
@@ -29,6 +32,7 @@ export interface GroupReport {
    * (no frame-level access): then they are sums of the members' figures.
    */
   exact: boolean;
+  /** The group's figures (see `exact`). */
   usage: Usage;
   /** The sum of the members' own USS. */
   ussSum: number;
@@ -96,6 +100,7 @@ export interface FileReport {
   pids: number[];
   /** Number of mappings merged. */
   mappings: number;
+  /** The sums of the merged mappings' figures. */
   usage: Usage;
 }
 

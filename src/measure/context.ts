@@ -25,7 +25,9 @@ export class EnvironmentError extends Error {
 
 /** Everything a measurement needs to know about the measuring side. */
 export interface MeasureContext {
+  /** Where procfs is mounted. */
   procRoot: string;
+  /** Bytes per page. */
   pageSize: number;
   /** The tool's own PID as seen in `procRoot`, null if it is not visible there. */
   selfPid: number | null;
@@ -37,6 +39,7 @@ export interface MeasureContext {
   fallbackReason: string | null;
   /** Open kpagecount when `method` is kpagecount. */
   kpagecount: KpagecountFile | null;
+  /** Trust pagemap bit 56 where it cannot lie (see `MeasureOptions`). */
   exclusiveShortcut: boolean;
   /** Releases open files. */
   close(): void;

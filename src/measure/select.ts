@@ -17,6 +17,7 @@ export interface ProcessFilter {
   uid?: number;
   /** Matches the command name or the full command line. */
   name?: RegExp;
+  /** Only these PIDs. */
   pids?: readonly number[];
 }
 

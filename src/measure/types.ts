@@ -28,12 +28,15 @@ export type ProcessState =
 
 /** One mapping's share of a process's figures. */
 export interface MappingReport {
+  /** The mapping, as `/proc/PID/maps` describes it. */
   vma: Vma;
+  /** Its share of the process's figures (a frame counts in the mapping of its first entry). */
   usage: Usage;
 }
 
 /** The measurement of one process. */
 export interface ProcessReport {
+  /** The process ID. */
   pid: number;
   /** Command name from `/proc/PID/stat`, null when the process could not be read. */
   name: string | null;
@@ -43,6 +46,7 @@ export interface ProcessReport {
   ppid?: number;
   /** Start time in clock ticks after boot (with the PID it names the process). */
   startTime: number | null;
+  /** Whether it was measured, and if not, why. */
   state: ProcessState;
   /** Why the process could not be measured; null when `state` is "ok". */
   error: string | null;

@@ -10,7 +10,9 @@ import { ENTRY_BYTES } from "./pagemap_bits.ts";
 
 /** An open `/proc/kpagecount`. */
 export interface KpagecountFile {
+  /** The open file. */
   file: Deno.FsFile;
+  /** Its path, for error messages. */
   path: string;
 }
 

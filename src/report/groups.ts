@@ -9,7 +9,13 @@ import type { Usage } from "../accounting/usage.ts";
 import type { FileReport, GroupReport } from "../measure/aggregate.ts";
 import { type Column, renderTable, type Row } from "./format.ts";
 import { type Ordering, orderRows } from "./order.ts";
-import { usageCells, usageColumns, usageJson, usageLayout } from "./usage_columns.ts";
+import {
+  usageCells,
+  usageColumns,
+  type UsageJson,
+  usageJson,
+  usageLayout,
+} from "./usage_columns.ts";
 
 /** One group in the JSON output (sizes in integer bytes). */
 export interface GroupJson {
@@ -110,19 +116,11 @@ export function renderGroupTable(groups: readonly GroupReport[], bytes: boolean)
 }
 
 /** One file in the JSON output of `uss --by file`. */
-export interface FileJson {
+export interface FileJson extends UsageJson {
   file: string;
   processes: number;
   pids: number[];
   mappings: number;
-  uss: number;
-  uss_anon: number;
-  uss_file: number;
-  pss: number;
-  rss: number;
-  swap: number;
-  hugetlb: number;
-  hugetlb_uss: number;
 }
 
 /** Sort files as asked; `pid` orders by first PID. */

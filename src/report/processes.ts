@@ -28,18 +28,26 @@ export interface TableOptions {
   method?: boolean;
 }
 
-type NullableUsage = { [key in keyof UsageJson]: number | null };
+/** The size keys of a process in JSON, null when it was not measured. */
+export type NullableUsage = { [key in keyof UsageJson]: number | null };
 
 /** One process in the JSON output. Sizes are integer bytes; null when not measured. */
 export interface ProcessJson extends NullableUsage {
+  /** The process ID. */
   pid: number;
+  /** Command name, null when the process could not be read. */
   name: string | null;
+  /** Effective user ID. */
   uid: number | null;
   /** The owner's name, when the view resolved it. */
   user?: string;
+  /** "kpagecount" or "smaps"; null when not measured. */
   method: string | null;
+  /** "ok", "no-such-process", "permission-denied", "kernel-thread", "zombie", "exited" or "error". */
   state: string;
+  /** Why it was not measured; null when it was. */
   error: string | null;
+  /** Things to know about the figures. */
   notes: string[];
 }
 

@@ -66,13 +66,21 @@ export function usageCells(
 
 /** The JSON size keys of a Usage, as integer bytes. */
 export interface UsageJson {
+  /** Unique set size. */
   uss: number;
+  /** Its anonymous part. */
   uss_anon: number;
+  /** Its file-backed and shmem part. */
   uss_file: number;
+  /** Proportional set size. */
   pss: number;
+  /** Resident frames, each counted once. */
   rss: number;
+  /** Swapped-out pages. */
   swap: number;
+  /** Resident hugetlb frames. */
   hugetlb: number;
+  /** Hugetlb frames no other process maps. */
   hugetlb_uss: number;
 }
 
