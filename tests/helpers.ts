@@ -97,9 +97,14 @@ globalThis.addEventListener("unload", () => {
 /**
  * Compiles `tests/fixtures/<name>.c` once per test run and returns the binary's
  * path (in a world-readable temporary directory, so unprivileged users can run it).
+ *
+ * Linked statically by default: a fixture then shares no library page with
+ * other processes, so its figures do not shift while other tests start and stop
+ * processes that map libc. `flags` go to gcc as well.
  */
-export function buildFixture(name: string): Promise<string> {
-  let built = builtFixtures.get(name);
+export function buildFixture(name: string, flags: string[] = ["-static"]): Promise<string> {
+  const key = [name, ...flags].join(" ");
+  let built = builtFixtures.get(key);
   if (!built) {
     built = (async () => {
       const dir = await Deno.makeTempDir({ prefix: "uss-fixture-" });
@@ -107,7 +112,7 @@ export function buildFixture(name: string): Promise<string> {
       await Deno.chmod(dir, 0o755);
       const binary = `${dir}/${name}`;
       const result = await new Deno.Command("gcc", {
-        args: ["-O1", "-Wall", "-o", binary, `${ROOT}/tests/fixtures/${name}.c`],
+        args: ["-O1", "-Wall", ...flags, "-o", binary, `${ROOT}/tests/fixtures/${name}.c`],
         stderr: "piped",
       }).output();
       if (!result.success) {
@@ -115,7 +120,7 @@ export function buildFixture(name: string): Promise<string> {
       }
       return binary;
     })();
-    builtFixtures.set(name, built);
+    builtFixtures.set(key, built);
   }
   return built;
 }

@@ -1,69 +1,19 @@
 /**
  * End-to-end: the every-process listing (`uss --json`) while processes come and
- * go. A python3 helper keeps forking children that exit at once and starting
- * `sleep` processes that it kills a moment later or that end by themselves
- * within 1.5 s; meanwhile `uss --json` runs
- * several times in a row. Every run must exit 0 with valid JSON, measure
- * nothing it then reports with an error, and account for every process that
- * lived through the whole run.
- *
- * What the JSON does not allow: `processes + unreadable + exited + failed` is
- * not the number of PIDs uss looked at, because kernel threads and zombies are
- * left out of the listing without being counted anywhere, and the number of PIDs
- * looked at is not printed. So the counts are checked against what the test can
- * know independently: the PIDs alive (with the same start time) both before and
- * after a run, minus kernel threads and zombies, must each be either listed or
- * unreadable to the test itself too (and then counted in `unreadable`).
+ * go. A static C helper (tests/fixtures/churn.c) keeps forking children that
+ * exit at once, sleepers it kills a moment later and sleepers that end by
+ * themselves within 1.5 s; meanwhile `uss --json` runs several times in a row.
+ * Every run must exit 0 with valid JSON, measure nothing it then reports with an
+ * error, account for every PID it looked at (`processes` plus the counts equal
+ * `scanned`), and list every process that lived through the whole run (or count
+ * it unreadable when the test cannot read it either).
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { runUssJson } from "../helpers.ts";
+import { buildFixture, runUssJson } from "../helpers.ts";
 import { assertSizes, type ListingJson, listPids, statOf } from "./workers_support.ts";
-
-/**
- * Forks children that exit at once, sleepers it kills within milliseconds, and
- * sleepers that end by themselves after 0.2-1.5 s; prints each child's PID.
- */
-const SPAWNER = String.raw`
-import os, random, signal, sys, time
-os.setpgrp()  # one process group: the test kills it whole
-deadline = time.time() + float(sys.argv[1])
-sleepers = []
-def child(argv):
-    pid = os.fork()
-    if pid == 0:
-        try:
-            if argv:
-                os.execvp(argv[0], argv)
-        finally:
-            os._exit(0)
-    print(pid, flush=True)
-    return pid
-rounds = 0
-while time.time() < deadline:
-    rounds += 1
-    if rounds % 20 == 0:                  # lives long enough to be measured, or exits mid-run
-        child(["sleep", random.choice(["0.2", "0.5", "1.5"])])
-    for _ in range(2):
-        child(None)                       # exits at once (a zombie until reaped)
-        sleepers.append(child(["sleep", "3"]))
-    random.shuffle(sleepers)
-    while len(sleepers) > 12:
-        try:
-            os.kill(sleepers.pop(), signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    while True:                           # reap whatever has ended
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if pid == 0:
-            break
-    time.sleep(random.choice([0.001, 0.002, 0.005]))
-`;
 
 /** PID -> start time of every process that is neither a kernel thread nor a zombie. */
 function snapshot(): Map<number, number> {
@@ -89,8 +39,9 @@ function readable(pid: number): boolean {
 const RUNS = 6;
 
 Deno.test("listing under churn: every run exits 0 with valid JSON and accounts for survivors", async () => {
-  const spawner = new Deno.Command("python3", {
-    args: ["-c", SPAWNER, "60"],
+  const churn = await buildFixture("churn");
+  const spawner = new Deno.Command(churn, {
+    args: ["60"],
     stdout: "piped",
     stderr: "inherit",
     stdin: "null",
