@@ -68,14 +68,12 @@ function resolveUser(user: string): number {
   throw new UsageError(`unknown user ${JSON.stringify(user)}`);
 }
 
-function ordering(options: CliOptions, fallback: Ordering["sort"] | null): Ordering | null {
-  const sort = options.sort ?? fallback;
-  if (sort === null) return null;
-  return { sort, reverse: options.reverse, limit: options.limit };
+/** The view's ordering: `--sort` or the view's default (null: keep the given order). */
+function ordering(options: CliOptions, fallback: Ordering["sort"]): Ordering {
+  return { sort: options.sort ?? fallback, reverse: options.reverse, limit: options.limit };
 }
 
-function orderProcesses(reports: ProcessReport[], order: Ordering | null): ProcessReport[] {
-  if (!order) return reports;
+function orderProcesses(reports: ProcessReport[], order: Ordering): ProcessReport[] {
   return orderRows(reports, order, {
     usage: (report) => report.usage,
     id: (report) => report.pid,
@@ -212,7 +210,7 @@ export function groupByView(context: MeasureContext, options: CliOptions): numbe
   const measurement = measureSelected(context, selection(context, options), options);
   const names = userNames();
   const specs = groupSpecsBy(measurement.reports, options.by as "user" | "name", names);
-  const groups = orderGroups(buildGroups(measurement, specs), ordering(options, "uss")!);
+  const groups = orderGroups(buildGroups(measurement, specs), ordering(options, "uss"));
   printGroups(groups, options);
   if (!options.json) {
     const lines = missingLines(measurement.reports);
@@ -265,7 +263,7 @@ export function fileView(context: MeasureContext, options: CliOptions): number {
   const { reports } = measureSelected(context, selection(context, options), options, true);
   const files = orderFiles(
     usageByFile(reports.filter((report) => report.state === "ok")),
-    ordering(options, "uss")!,
+    ordering(options, "uss"),
   );
   if (options.json) printOut(JSON.stringify(files.map(fileToJson), null, 2));
   else {
@@ -280,7 +278,7 @@ export function fileView(context: MeasureContext, options: CliOptions): number {
 export function mapsView(context: MeasureContext, options: CliOptions): number {
   const { reports: [report] } = measureSelected(context, options.pids, options, true);
   const mapsOptions = {
-    ...ordering(options, "uss")!,
+    ...ordering(options, "uss"),
     byFile: options.by === "file",
     bytes: options.bytes,
   };

@@ -22,7 +22,8 @@ export interface RowFields<T> {
 
 /** How to order and cut rows. */
 export interface Ordering {
-  sort: SortKey;
+  /** The key to sort by; null keeps the rows' order. */
+  sort: SortKey | null;
   reverse: boolean;
   limit: number | null;
 }
@@ -41,6 +42,7 @@ export interface Ordering {
 export function orderRows<T>(rows: readonly T[], ordering: Ordering, fields: RowFields<T>): T[] {
   const key = ordering.sort;
   const compare = (a: T, b: T): number => {
+    if (key === null) return 0;
     if (key === "pid") return fields.id(a) - fields.id(b);
     if (key === "name") {
       return fields.name(a).localeCompare(fields.name(b)) || fields.id(a) - fields.id(b);
@@ -52,7 +54,7 @@ export function orderRows<T>(rows: readonly T[], ordering: Ordering, fields: Row
     }
     return usageB[key] - usageA[key] || fields.id(a) - fields.id(b);
   };
-  const sorted = [...rows].sort(compare);
+  const sorted = key === null ? [...rows] : [...rows].sort(compare);
   if (ordering.reverse) sorted.reverse();
   return ordering.limit === null ? sorted : sorted.slice(0, ordering.limit);
 }
