@@ -177,15 +177,19 @@ export function listingView(context: MeasureContext, options: CliOptions): numbe
     ));
     return EXIT_OK;
   }
-  printOut(renderProcessTable(shown, { bytes: options.bytes, userName: names }));
+  printOut(renderProcessTable(shown, {
+    bytes: options.bytes,
+    userName: names,
+    total: true,
+    totalOf: { processes: measured.length, usage: total },
+  }));
   const lines = [
-    `total: ${measured.length} processes, USS ${formatBytes(total.uss)}, PSS ${
-      formatBytes(total.pss)
-    }` +
+    `method ${context.method}` +
     (used !== null && used > 0
-      ? ` = ${Math.round((total.pss / used) * 100)}% of used memory (${formatBytes(used)})`
-      : "") +
-    `, method ${context.method}`,
+      ? `; PSS total ${formatBytes(total.pss)} = ${
+        Math.round((total.pss / used) * 100)
+      }% of used memory (${formatBytes(used)}, as free(1) counts it)`
+      : ""),
     ...missingLines(reports),
   ];
   printOut(lines.join("\n"));

@@ -6,6 +6,7 @@
  */
 
 import { sumUsages } from "../accounting/group.ts";
+import type { Usage } from "../accounting/usage.ts";
 import type { ProcessReport } from "../measure/types.ts";
 import { type Column, renderTable, type Row } from "./format.ts";
 import {
@@ -22,6 +23,8 @@ export interface TableOptions {
   bytes?: boolean;
   /** Append a total row over the measured processes. */
   total?: boolean;
+  /** The total row's figures when they cover more than the rows shown (e.g. with a limit). */
+  totalOf?: { processes: number; usage: Usage };
   /** Show a USER column, naming UIDs with this function. */
   userName?: (uid: number) => string;
   /** Show the METHOD column. */
@@ -121,12 +124,16 @@ export function renderProcessTable(reports: ProcessReport[], options: TableOptio
     ];
   });
   const measured = reports.filter((report) => report.usage);
-  if (options.total && measured.length > 1) {
+  const total = options.totalOf ?? {
+    processes: measured.length,
+    usage: sumUsages(measured.map((report) => report.usage!)),
+  };
+  if (options.total && total.processes > 1) {
     rows.push([
       "",
       ...(userName ? [""] : []),
-      `total (${measured.length})`,
-      ...usageCells(sumUsages(measured.map((report) => report.usage!)), layout),
+      `total (${total.processes})`,
+      ...usageCells(total.usage, layout),
       ...(options.method ? [""] : []),
     ]);
   }
