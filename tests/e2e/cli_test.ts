@@ -8,33 +8,7 @@
 
 import assert from "node:assert/strict";
 import { buildFixture, IS_ROOT, runUss, runUssJson, startFixture } from "../helpers.ts";
-
-const SIZE_KEYS = [
-  "uss",
-  "uss_anon",
-  "uss_file",
-  "pss",
-  "rss",
-  "swap",
-  "hugetlb",
-  "hugetlb_uss",
-] as const;
-
-/** Keys every process object has (more may be added, none renamed). */
-const PROCESS_KEYS = ["pid", "name", "uid", ...SIZE_KEYS, "method", "state", "error", "notes"];
-
-/** Keys every mapping object of `uss maps --json` has. */
-const MAPPING_KEYS = [
-  "start",
-  "end",
-  "perms",
-  "offset",
-  "device",
-  "inode",
-  "path",
-  "deleted",
-  ...SIZE_KEYS,
-];
+import { MAPPING_KEYS, PROCESS_KEYS, SIZE_KEYS } from "../json_schema.ts";
 
 type ProcessJson = Record<string, unknown> & {
   pid: number;

@@ -21,44 +21,14 @@ import {
   startFixture,
   withSetting,
 } from "../helpers.ts";
-
-const SIZE_KEYS = [
-  "uss",
-  "uss_anon",
-  "uss_file",
-  "pss",
-  "rss",
-  "swap",
-  "hugetlb",
-  "hugetlb_uss",
-] as const;
-type SizeKey = typeof SIZE_KEYS[number];
-type Sizes = Record<SizeKey, number>;
-
-interface MappingJson extends Sizes {
-  start: string;
-  end: string;
-  perms: string;
-  offset: string;
-  device: string;
-  inode: number;
-  path: string;
-  deleted: boolean;
-}
-
-interface ProcessJson extends Record<SizeKey, number | null> {
-  pid: number;
-  name: string | null;
-  uid: number | null;
-  method: string | null;
-  state: string;
-  error: string | null;
-  notes: string[];
-}
-
-interface MapsJson extends ProcessJson {
-  mappings: MappingJson[];
-}
+import {
+  type MappingJson,
+  type MapsJson,
+  type ProcessJson,
+  SIZE_KEYS,
+  type SizeKey,
+  type Sizes,
+} from "../json_schema.ts";
 
 /** Every announcement carries the page size and the measured region. */
 interface Announced {

@@ -31,22 +31,10 @@ import {
   type Workers,
   workersBinary,
 } from "./workers_support.ts";
+import { MAPPING_KEYS, PROCESS_KEYS } from "../json_schema.ts";
 
 const PAGE = 4096;
 const METHOD = IS_ROOT ? "kpagecount" : "smaps";
-
-const PROCESS_KEYS = ["pid", "name", "uid", ...SIZE_KEYS, "method", "state", "error", "notes"];
-const MAPPING_KEYS = [
-  "start",
-  "end",
-  "perms",
-  "offset",
-  "device",
-  "inode",
-  "path",
-  "deleted",
-  ...SIZE_KEYS,
-];
 
 /** Runs a listing view (`uss --json` without PIDs) and checks its shape. */
 async function listing(args: string[]): Promise<ListingJson> {

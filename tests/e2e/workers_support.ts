@@ -10,111 +10,26 @@
 import assert from "node:assert/strict";
 import { buildFixture, type Fixture, startFixture } from "../helpers.ts";
 
-/** The size keys of every figure object (integer bytes). */
-export const SIZE_KEYS = [
-  "uss",
-  "uss_anon",
-  "uss_file",
-  "pss",
-  "rss",
-  "swap",
-  "hugetlb",
-  "hugetlb_uss",
-] as const;
-/** One size key. */
-export type SizeKey = typeof SIZE_KEYS[number];
-/** Sizes in integer bytes. */
-export type Sizes = Record<SizeKey, number>;
-
-/** A process object of `uss --json`. */
-export interface ProcessJson extends Record<SizeKey, number | null> {
-  pid: number;
-  name: string | null;
-  uid: number | null;
-  user?: string;
-  method: string | null;
-  state: string;
-  error: string | null;
-  notes: string[];
-}
-
-/** A group object (`--by user|name`, `--tree`, `--group`). */
-export interface GroupJson {
-  group: string;
-  processes: number;
-  uss: number | null;
-  uss_anon: number | null;
-  uss_file: number | null;
-  uss_sum: number;
-  pss: number;
-  rss: number | null;
-  swap: number;
-  hugetlb: number | null;
-  hugetlb_uss: number | null;
-  method: string | null;
-  members: number[];
-}
-
-/** The keys of a group object, in the README's order. */
-export const GROUP_KEYS = [
-  "group",
-  "processes",
-  "uss",
-  "uss_anon",
-  "uss_file",
-  "uss_sum",
-  "pss",
-  "rss",
-  "swap",
-  "hugetlb",
-  "hugetlb_uss",
-  "method",
-  "members",
-];
-
-/** One mapping of `uss maps --json PID`. */
-export interface MappingJson extends Sizes {
-  start: string;
-  end: string;
-  perms: string;
-  offset: string;
-  device: string;
-  inode: number;
-  path: string;
-  deleted: boolean;
-}
-
-/** One file of `uss maps --by file --json PID`. */
-export interface MergedJson extends Sizes {
-  file: string;
-  mappings: number;
-}
-
-/** `uss maps --json PID`: the process object plus its mappings. */
-export interface MapsJson<M = MappingJson> extends ProcessJson {
-  mappings: M[];
-}
-
-/** One file of `uss --by file --json`. */
-export interface FileJson extends Sizes {
-  file: string;
-  processes: number;
-  pids: number[];
-  mappings: number;
-}
-
-/** `uss --json` without PIDs. */
-export interface ListingJson {
-  processes: ProcessJson[];
-  total: Sizes & { processes: number; used_memory: number | null };
-  scanned: number;
-  unreadable: number;
-  exited: number;
-  zombies: number;
-  kernel_threads: number;
-  failed: number;
-  method: string;
-}
+export {
+  type FileJson,
+  GROUP_KEYS,
+  type GroupJson,
+  type ListingJson,
+  type MappingJson,
+  type MapsJson,
+  type MergedJson,
+  type ProcessJson,
+  SIZE_KEYS,
+  type SizeKey,
+  type Sizes,
+} from "../json_schema.ts";
+import {
+  type MappingJson,
+  type MapsJson,
+  type ProcessJson,
+  SIZE_KEYS,
+  type SizeKey,
+} from "../json_schema.ts";
 
 /** What a process of the workers fixture announces. */
 export interface WorkerProcess {
