@@ -26,7 +26,6 @@ import {
   type MapsJson,
   type ProcessJson,
   SIZE_KEYS,
-  type SizeKey,
   type Sizes,
 } from "../json_schema.ts";
 
