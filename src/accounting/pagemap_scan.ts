@@ -18,6 +18,7 @@ import {
   FILE_OR_SHARED,
   GUARD,
   PFN_HIGH_MASK,
+  pfnOf,
   PRESENT,
   SWAPPED,
 } from "../procfs/pagemap_bits.ts";
@@ -29,7 +30,6 @@ export const FRAME_HUGETLB = 2;
 
 /** Pages a PMD (huge page) maps: 2 MiB / 4 KiB. */
 const PMD_PAGES = 512;
-const TWO_32 = 0x1_0000_0000;
 
 /**
  * Page-table entries whose frames need a kpagecount read: one row per entry, in
@@ -234,7 +234,7 @@ export function scanPagemapEntries(
       grow(refs);
       ({ pfns, vmas, kinds } = refs);
     }
-    pfns[length] = (high & PFN_HIGH_MASK) * TWO_32 + (low >>> 0);
+    pfns[length] = pfnOf(low, high);
     vmas[length] = vma;
     kinds[length] = kindBase | (isFile ? FRAME_FILE : 0);
     length++;

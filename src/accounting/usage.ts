@@ -2,7 +2,7 @@
  * Turns a scan (exclusive-page tallies plus frame references) and the frames'
  * kpagecounts into figures: USS, PSS, RSS, swap, hugetlb.
  *
- * The rule (see `docs` in the README): a frame is unique to a process when its
+ * The rule (README, "Methods"): a frame is unique to a process when its
  * kpagecount equals the number of the process's own entries that map it, counted
  * once per frame. Frames with kpagecount 0 (zero page, untracked PFNs) are not
  * resident memory. PSS adds `PAGE_SIZE / kpagecount` per entry, untruncated.

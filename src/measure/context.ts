@@ -10,7 +10,7 @@ import { ProcError, readProcLink, readProcText } from "../procfs/files.ts";
 import { type KpagecountFile, openKpagecount } from "../procfs/kpagecount.ts";
 import { readMaps } from "../procfs/maps.ts";
 import { openPagemap, readPagemap } from "../procfs/pagemap.ts";
-import { PRESENT } from "../procfs/pagemap_bits.ts";
+import { pfnOf, PRESENT } from "../procfs/pagemap_bits.ts";
 import { readPageSize } from "../procfs/process_info.ts";
 import type { MeasureOptions, Method, MethodChoice } from "./types.ts";
 
@@ -81,7 +81,7 @@ function pfnsVisible(procRoot: string, pageSize: number): boolean {
     for (let i = 0; i < entries; i++) {
       if ((words[2 * i + 1] & PRESENT) === 0) continue;
       present++;
-      if (words[2 * i] !== 0 || (words[2 * i + 1] & 0x7f_ffff) !== 0) return true;
+      if (pfnOf(words[2 * i], words[2 * i + 1]) !== 0) return true;
     }
     return present === 0;
   } finally {

@@ -12,7 +12,7 @@ import { ProcError } from "../procfs/files.ts";
 import { type KpagecountFile, readKpagecounts } from "../procfs/kpagecount.ts";
 import { readMaps, type Vma } from "../procfs/maps.ts";
 import { openPagemap, readPagemap } from "../procfs/pagemap.ts";
-import { PFN_HIGH_MASK, PRESENT } from "../procfs/pagemap_bits.ts";
+import { pfnOf, PRESENT } from "../procfs/pagemap_bits.ts";
 import type { MeasureContext } from "./context.ts";
 import type { ProcessScan } from "./scan_process.ts";
 
@@ -26,7 +26,6 @@ const MAX_GAP_FRAMES = 32;
 const MAX_SPAN_FRAMES = 65536;
 /** Pages per read of the tool's own pagemap. */
 const SELF_CHUNK_PAGES = 16384;
-const TWO_32 = 0x1_0000_0000;
 
 /**
  * Reads the kpagecount of every frame in `set`, coalescing nearby frames into
@@ -107,7 +106,7 @@ export function readSelfRefs(
         for (let i = 0; i < entries; i++) {
           const high = words[2 * i + 1];
           if ((high & PRESENT) === 0) continue;
-          const position = set.indexOf((high & PFN_HIGH_MASK) * TWO_32 + words[2 * i]);
+          const position = set.indexOf(pfnOf(words[2 * i], high));
           if (position < 0) continue;
           self ??= new Uint32Array(set.pfns.length);
           self[position]++;
