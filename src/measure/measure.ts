@@ -52,6 +52,11 @@ interface Measured {
   positions: Int32Array | null;
 }
 
+/** A process settled without a frame-level scan (it failed, or smaps measured it). */
+function settled(report: ProcessReport): Measured {
+  return { report, scan: null, counts: null, positions: null };
+}
+
 function reportFromScan(
   context: MeasureContext,
   scan: ProcessScan,
@@ -138,7 +143,7 @@ export function measure(
   for (let index = 0; index < pids.length; index++) {
     const outcome = scanProcess(context, pids[index], withMappings);
     if (outcome.kind === "report") {
-      measured[index] = { report: outcome.report, scan: null, counts: null, positions: null };
+      measured[index] = settled(outcome.report);
     } else pending.push({ index, scan: outcome.scan });
     options.onProgress?.(index + 1, pids.length);
   }
@@ -151,8 +156,7 @@ export function measure(
     } catch (error) {
       // kpagecount itself failed: every pending process shares the reason.
       for (const { index, scan } of pending) {
-        const report = reportForError(context, scan.pid, error, scan.stat, scan.uid);
-        measured[index] = { report, scan: null, counts: null, positions: null };
+        measured[index] = settled(reportForError(context, scan.pid, error, scan.stat, scan.uid));
       }
       break;
     }
@@ -169,9 +173,8 @@ export function measure(
       if (moved > 0 && attempt < ATTEMPTS) {
         retried = true;
         const outcome = scanProcess(context, scan.pid, withMappings);
-        if (outcome.kind === "report") {
-          measured[index] = { report: outcome.report, scan: null, counts: null, positions: null };
-        } else retry.push({ index, scan: outcome.scan });
+        if (outcome.kind === "report") measured[index] = settled(outcome.report);
+        else retry.push({ index, scan: outcome.scan });
         continue;
       }
       if (moved > 0) {
