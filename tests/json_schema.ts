@@ -124,6 +124,19 @@ export interface FileJson extends Sizes {
   mappings: number;
 }
 
+/** The keys of `uss --json` without PIDs, in the order printed. */
+export const LISTING_KEYS = [
+  "processes",
+  "total",
+  "scanned",
+  "unreadable",
+  "exited",
+  "zombies",
+  "kernel_threads",
+  "failed",
+  "method",
+];
+
 /** `uss --json` without PIDs. */
 export interface ListingJson {
   processes: ProcessJson[];
