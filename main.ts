@@ -10,5 +10,5 @@
 import { run } from "./src/cli/run.ts";
 
 if (import.meta.main) {
-  Deno.exit(run(Deno.args));
+  Deno.exit(await run(Deno.args));
 }

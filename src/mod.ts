@@ -11,11 +11,13 @@
  *
  * @example Exact figures of a group (the memory its processes share only among themselves counts)
  * ```ts
- * import { buildGroups, measure, openContext } from "@uss/uss";
+ * import { measure, openContext } from "@uss/uss";
  * const context = openContext();
  * try {
- *   const measurement = measure(context, [100, 101, 102]);
- *   const [group] = buildGroups(measurement, [{ name: "workers", pids: [100, 101, 102] }]);
+ *   const pids = [100, 101, 102];
+ *   const { groups: [group] } = await measure(context, pids, {
+ *     groups: [{ name: "workers", pids }],
+ *   });
  *   console.log(group.usage.uss, group.ussSum, group.exact);
  * } finally {
  *   context.close();
@@ -30,18 +32,23 @@ export {
   type Measurement,
   measureProcesses,
   type MeasureRunOptions,
-  measureWithContext,
 } from "./measure/measure.ts";
-export { EnvironmentError, type MeasureContext, openContext } from "./measure/context.ts";
 export {
-  buildGroups,
+  EnvironmentError,
+  type MeasureContext,
+  openContext,
+  type SelfMappings,
+  type SelfVma,
+} from "./measure/context.ts";
+export {
   type FileReport,
   type GroupReport,
   type GroupSpec,
   groupSpecsBy,
+  type ProcessIdentity,
   usageByFile,
 } from "./measure/aggregate.ts";
-export { allPids, type ProcessFilter, selectPids, treePids } from "./measure/select.ts";
+export { allPids, identify, type ProcessFilter, selectPids, treePids } from "./measure/select.ts";
 export type {
   MappingReport,
   MeasureOptions,
@@ -53,6 +60,7 @@ export type {
 export type { Usage } from "./accounting/usage.ts";
 export type { GroupFigures } from "./accounting/group.ts";
 export type { KpagecountFile } from "./procfs/kpagecount.ts";
+export type { PagemapFile } from "./procfs/pagemap.ts";
 export type { Vma } from "./procfs/maps.ts";
 export { type NullableUsage, type ProcessJson, processToJson } from "./report/processes.ts";
 export type { UsageJson } from "./report/usage_columns.ts";

@@ -13,6 +13,7 @@ export const SIZE_KEYS = [
   "uss_file",
   "pss",
   "rss",
+  "ram",
   "swap",
   "hugetlb",
   "hugetlb_uss",
@@ -68,9 +69,10 @@ export interface GroupJson {
   uss_file: number | null;
   uss_sum: number;
   pss: number;
-  rss: number | null;
+  rss: number;
+  ram: number | null;
   swap: number;
-  hugetlb: number | null;
+  hugetlb: number;
   hugetlb_uss: number | null;
   method: string | null;
   members: number[];
@@ -86,6 +88,7 @@ export const GROUP_KEYS = [
   "uss_sum",
   "pss",
   "rss",
+  "ram",
   "swap",
   "hugetlb",
   "hugetlb_uss",

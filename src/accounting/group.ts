@@ -2,38 +2,82 @@
  * Figures of a group of processes: the memory the machine gets back when the
  * whole group exits. Pure.
  *
- * A frame is unique to a group when its kpagecount equals the group's total
- * entries for it (less the measuring tool's own), so memory shared only inside
- * the group (copy-on-write after fork, shared anonymous memory, a library only
- * the group maps) counts, once. Group USS is at least the sum of its members'.
+ * A group is accounted like one process over its members' entries (the rule in
+ * `frame_table.ts`), so memory shared only inside the group (copy-on-write after
+ * fork, shared anonymous memory, a library only the group maps) counts, once.
+ * Group USS is at least the sum of its members'; RAM (distinct frames) is at
+ * most the sum of theirs. PSS, RSS and swap are the members' sums, as the
+ * kernel would add them up.
  *
  * @module
  */
 
-import { FRAME_FILE, FRAME_HUGETLB, type FrameRefs, type ScanTally } from "./pagemap_scan.ts";
-import {
-  type AccountingScratch,
-  addUsage,
-  emptyUsage,
-  type FrameCounts,
-  type Usage,
-} from "./usage.ts";
+import type { GroupAccount } from "./frame_table.ts";
+import type { ScanTally } from "./pagemap_scan.ts";
+import { addUsage, emptyUsage, type Usage } from "./usage.ts";
 
-/** One member of a group: its scan and its own figures. */
-export interface GroupMember {
-  tally: ScanTally;
-  refs: FrameRefs;
-  /** The refs' places in the counts' frame set (`framePositions`). */
-  positions: Int32Array;
-  /** The member's own figures (from `accountProcess`). */
-  usage: Usage;
+/** A group being accounted: frame-derived figures plus what its members settled alone. */
+export interface GroupTotals {
+  /** Frames that became unique to the group through its members' references. */
+  frames: GroupAccount;
+  /** The members' figures, added up. */
+  sum: Usage;
+  /** Pages the members' scans settled as mapped exactly once (unique to anyone holding them). */
+  settledAnon: number;
+  settledFile: number;
+  settledHugetlb: number;
+  /** Members added. */
+  members: number;
+}
+
+/**
+ * An empty group.
+ *
+ * @example
+ * ```ts
+ * const totals = createGroupTotals();
+ * ```
+ */
+export function createGroupTotals(): GroupTotals {
+  return {
+    frames: { ussAnon: 0, ussFile: 0, hugetlbUss: 0, ram: 0 },
+    sum: emptyUsage(),
+    settledAnon: 0,
+    settledFile: 0,
+    settledHugetlb: 0,
+    members: 0,
+  };
+}
+
+/**
+ * Adds a member measured at frame level: its figures and its scan's settled pages.
+ *
+ * @example
+ * ```ts
+ * addGroupMember(totals, usage, tally, 4096);
+ * ```
+ */
+export function addGroupMember(
+  totals: GroupTotals,
+  usage: Usage,
+  tally: ScanTally | null,
+  pageSize: number,
+): void {
+  addUsage(totals.sum, usage);
+  totals.members++;
+  if (tally === null) return;
+  for (let slot = 0; slot < tally.exclusiveAnon.length; slot++) {
+    totals.settledAnon += tally.exclusiveAnon[slot] * pageSize;
+    totals.settledFile += tally.exclusiveFile[slot] * pageSize;
+    totals.settledHugetlb += tally.exclusiveHugetlb[slot] * pageSize;
+  }
 }
 
 /** A group's figures. */
 export interface GroupFigures {
   /**
-   * uss/ussAnon/ussFile and hugetlbUss: frames unique to the group; rss and
-   * hugetlb: distinct frames the group maps; pss and swap: sums over members.
+   * uss, ussAnon, ussFile, hugetlbUss: frames unique to the group; ram: distinct
+   * frames the group maps; the rest: members' sums.
    */
   usage: Usage;
   /** The sum of the members' own USS (memory shared inside the group is not in it). */
@@ -41,66 +85,22 @@ export interface GroupFigures {
 }
 
 /**
- * Computes a group's figures from its members' scans and the frames' counts, in
- * one pass over the members' frame references.
+ * The figures of a group whose members were all accounted at frame level.
  *
  * @example
  * ```ts
- * const { usage, ussSum } = accountGroup(members, counts, 4096, createScratch(frames));
+ * const { usage, ussSum } = groupFigures(totals);
  * usage.uss >= ussSum; // true
  * ```
  */
-export function accountGroup(
-  members: readonly GroupMember[],
-  counts: FrameCounts,
-  pageSize: number,
-  scratch: AccountingScratch,
-): GroupFigures {
-  const usage = emptyUsage();
-  let ussSum = 0;
-  for (const member of members) {
-    ussSum += member.usage.uss;
-    usage.pss += member.usage.pss;
-    usage.swap += member.usage.swap;
-    const { exclusiveAnon, exclusiveFile, exclusiveHugetlb } = member.tally;
-    for (let vma = 0; vma < exclusiveAnon.length; vma++) {
-      usage.ussAnon += exclusiveAnon[vma] * pageSize;
-      usage.ussFile += exclusiveFile[vma] * pageSize;
-      usage.rss += (exclusiveAnon[vma] + exclusiveFile[vma]) * pageSize;
-      usage.hugetlb += exclusiveHugetlb[vma] * pageSize;
-      usage.hugetlbUss += exclusiveHugetlb[vma] * pageSize;
-    }
-  }
-
-  const epoch = ++scratch.epoch;
-  const { stamps, owns } = scratch;
-  for (const member of members) {
-    const { positions, refs } = member;
-    for (let row = 0; row < refs.length; row++) {
-      const position = positions[row];
-      const raw = counts.raw[position];
-      if (raw === 0) continue;
-      const others = counts.self === null ? raw : raw - counts.self[position];
-      const hugetlb = (refs.kinds[row] & FRAME_HUGETLB) !== 0;
-      let own: number;
-      if (stamps[position] !== epoch) {
-        stamps[position] = epoch;
-        owns[position] = own = 1;
-        if (hugetlb) usage.hugetlb += pageSize;
-        else usage.rss += pageSize;
-      } else {
-        own = ++owns[position];
-      }
-      if (own !== others && !(own === 1 && others < 1)) continue;
-      // The group's entries now account for every mapping of the frame.
-      if (hugetlb) usage.hugetlbUss += pageSize;
-      else if ((refs.kinds[row] & FRAME_FILE) !== 0) usage.ussFile += pageSize;
-      else usage.ussAnon += pageSize;
-    }
-  }
-
+export function groupFigures(totals: GroupTotals): GroupFigures {
+  const usage = { ...totals.sum };
+  usage.ussAnon = totals.settledAnon + totals.frames.ussAnon;
+  usage.ussFile = totals.settledFile + totals.frames.ussFile;
   usage.uss = usage.ussAnon + usage.ussFile;
-  return { usage, ussSum };
+  usage.hugetlbUss = totals.settledHugetlb + totals.frames.hugetlbUss;
+  usage.ram = totals.settledAnon + totals.settledFile + totals.frames.ram;
+  return { usage, ussSum: totals.sum.uss };
 }
 
 /**

@@ -4,11 +4,12 @@
  *
  * A present entry with bit 56 (mapped exactly once) is a frame that only this
  * process maps, so it is unique without a kpagecount read, except where the bit
- * lies: the kernel copies it from the first subpage to all 512 entries of a
+ * lies: the kernel copies it from the first subpage to all entries of a
  * PMD-mapped THP, and hugetlb sets it regardless. Such entries, and every entry
- * without bit 56, become {@link FrameRefs} for the count pass.
+ * without bit 56, become frame references for the count pass.
  *
- * Pure: typed arrays in, tallies out.
+ * Pure: typed arrays in, tallies out (and frames marked "count pending" in the
+ * frame table, so the count pass knows what to read).
  *
  * @module
  */
@@ -18,110 +19,127 @@ import {
   FILE_OR_SHARED,
   GUARD,
   PFN_HIGH_MASK,
-  pfnOf,
   PRESENT,
   SWAPPED,
 } from "../procfs/pagemap_bits.ts";
-
-/** A referenced frame is a file or shmem page (pagemap bit 61). */
-export const FRAME_FILE = 1;
-/** A referenced frame belongs to a hugetlb mapping. */
-export const FRAME_HUGETLB = 2;
-
-/** Pages a PMD (huge page) maps: 2 MiB / 4 KiB. */
-const PMD_PAGES = 512;
+import {
+  COUNT_PENDING,
+  COUNT_UNKNOWN,
+  ensureFrame,
+  FRAME_FILE,
+  FRAME_HUGETLB,
+  type FrameTable,
+} from "./frame_table.ts";
 
 /**
- * Page-table entries whose frames need a kpagecount read: one row per entry, in
- * address order. Growable; `length` rows are valid.
+ * Frame references of one batch of reads: the PFN of each entry that needs its
+ * count, and beside it `slot << 2 | kind` (slot: the mapping, or 0 when only
+ * process totals are wanted; kind: {@link FRAME_FILE}, {@link FRAME_HUGETLB}).
+ * `length` rows are valid. PFNs are 32-bit (16 TiB of physical address space
+ * with 4 KiB pages): integer loads keep the hot loops free of number
+ * conversions. The scan also notes which of the frames still need their count
+ * read.
  */
 export interface FrameRefs {
-  pfns: Float64Array;
-  /** Index of the VMA the entry belongs to. */
-  vmas: Uint32Array;
-  /** {@link FRAME_FILE} | {@link FRAME_HUGETLB} bits. */
-  kinds: Uint8Array;
+  pfns: Uint32Array;
+  metas: Uint32Array;
   length: number;
+  /** Frames nobody had asked for yet: marked pending in the table, to be read. */
+  unread: Uint32Array;
+  unreadLength: number;
+  /** Some referenced frame was pending: another reader is reading its count. */
+  waiting: boolean;
 }
 
-/** Per-VMA page counts gathered while scanning, plus sanity counters. */
+/** Per-slot page counts gathered while scanning, plus sanity counters. */
 export interface ScanTally {
-  /** Pages mapped exactly once, anonymous, per VMA. */
+  /** Pages mapped exactly once, anonymous, per slot. */
   exclusiveAnon: Float64Array;
-  /** Pages mapped exactly once, file or shmem, per VMA. */
+  /** Pages mapped exactly once, file or shmem, per slot. */
   exclusiveFile: Float64Array;
-  /** Swapped-out entries per VMA. */
+  /** Swapped-out entries per slot. */
   swapped: Float64Array;
-  /** Hugetlb pages mapped exactly once, per VMA (settled from smaps, never from bit 56). */
+  /** Hugetlb pages mapped exactly once, per slot (settled from smaps, never from bit 56). */
   exclusiveHugetlb: Float64Array;
   /** Present entries seen. */
   present: number;
   /** Present entries whose PFN read as 0: the kernel hid PFNs from this reader. */
   presentWithoutPfn: number;
+  /** Present entries whose PFN does not fit in 32 bits (not measured). */
+  presentBeyond32Bits: number;
 }
 
 /**
- * Creates empty {@link FrameRefs}.
+ * Creates empty {@link FrameRefs} with room for `capacity` rows.
  *
  * @example
  * ```ts
- * const refs = createFrameRefs();
+ * const refs = createFrameRefs(65536);
  * ```
  */
-export function createFrameRefs(capacity = 4096): FrameRefs {
+export function createFrameRefs(capacity: number): FrameRefs {
   return {
-    pfns: new Float64Array(capacity),
-    vmas: new Uint32Array(capacity),
-    kinds: new Uint8Array(capacity),
+    pfns: new Uint32Array(capacity),
+    metas: new Uint32Array(capacity),
     length: 0,
+    unread: new Uint32Array(capacity),
+    unreadLength: 0,
+    waiting: false,
   };
 }
 
-function grow(refs: FrameRefs): void {
-  const capacity = refs.pfns.length * 2;
-  const pfns = new Float64Array(capacity);
-  pfns.set(refs.pfns);
-  const vmas = new Uint32Array(capacity);
-  vmas.set(refs.vmas);
-  const kinds = new Uint8Array(capacity);
-  kinds.set(refs.kinds);
-  refs.pfns = pfns;
-  refs.vmas = vmas;
-  refs.kinds = kinds;
-}
-
 /**
- * Creates an empty {@link ScanTally} for `vmaCount` VMAs.
+ * Empties a batch for reuse.
  *
  * @example
  * ```ts
- * const tally = createScanTally(vmas.length);
+ * clearFrameRefs(refs);
  * ```
  */
-export function createScanTally(vmaCount: number): ScanTally {
+export function clearFrameRefs(refs: FrameRefs): void {
+  refs.length = 0;
+  refs.unreadLength = 0;
+  refs.waiting = false;
+}
+
+/**
+ * Creates an empty {@link ScanTally} for `slots` slots.
+ *
+ * @example
+ * ```ts
+ * const tally = createScanTally(1);
+ * ```
+ */
+export function createScanTally(slots: number): ScanTally {
+  const size = Math.max(1, slots);
   return {
-    exclusiveAnon: new Float64Array(vmaCount),
-    exclusiveFile: new Float64Array(vmaCount),
-    swapped: new Float64Array(vmaCount),
-    exclusiveHugetlb: new Float64Array(vmaCount),
+    exclusiveAnon: new Float64Array(size),
+    exclusiveFile: new Float64Array(size),
+    swapped: new Float64Array(size),
+    exclusiveHugetlb: new Float64Array(size),
     present: 0,
     presentWithoutPfn: 0,
+    presentBeyond32Bits: 0,
   };
 }
 
 /** How {@link scanPagemapEntries} treats a run of entries. */
 export interface ScanTarget {
-  /** Index of the VMA the entries belong to. */
-  vma: number;
+  /** Where the entries' figures go: the mapping's index, or 0 for process totals. */
+  slot: number;
   /** The VMA is hugetlb: never trust bit 56, count every frame. */
   hugetlb: boolean;
   /** Trust bit 56 where it cannot be a PMD mapping (false: count every frame). */
   exclusiveShortcut: boolean;
+  /** Pages a PMD maps (2 MiB / page size): where bit 56 may be copied. */
+  pmdPages: number;
 }
 
 /** Anonymous and file pages counted by the last {@link countExclusiveRun}. */
 const RUN_COUNTS = new Float64Array(2);
 const PRESENT_EXCLUSIVE = (PRESENT | EXCLUSIVE) | 0;
+const PRESENT_I32 = PRESENT | 0;
+const EXCLUSIVE_RUN_MASK = (PRESENT | EXCLUSIVE | PFN_HIGH_MASK) | 0;
 
 /**
  * Counts the entries from `from` (below `to`) that are present, mapped exactly
@@ -136,7 +154,8 @@ function countExclusiveRun(words: Int32Array, from: number, to: number): number 
   let i = from;
   for (; i < to; i++) {
     const high = words[2 * i + 1];
-    if ((high & PRESENT_EXCLUSIVE) !== PRESENT_EXCLUSIVE || words[2 * i] === 0) break;
+    // A PFN beyond 32 bits or hidden (0) leaves the run: the general path reports it.
+    if ((high & EXCLUSIVE_RUN_MASK) !== PRESENT_EXCLUSIVE || words[2 * i] === 0) break;
     if ((high & FILE_OR_SHARED) !== 0) file++;
     else anon++;
   }
@@ -146,103 +165,158 @@ function countExclusiveRun(words: Int32Array, from: number, to: number): number 
 }
 
 /**
- * Scans `entryCount` pagemap entries (two little-endian 32-bit words each, viewed
- * as an Int32Array: V8 keeps int32 loads unboxed, which makes this loop ~2.5×
- * faster than over a Uint32Array) that start at virtual page `firstPage`, adding
- * to `tally` and `refs`.
+ * Scans `entryCount` pagemap entries starting at entry `from` of `words` (two
+ * little-endian 32-bit words each, viewed as an Int32Array: V8 keeps int32 loads
+ * unboxed), which map the virtual pages from `firstPage` on; adds to `tally` and
+ * appends to `refs` (which must have room for `entryCount` more rows). Frames
+ * whose count `table` does not have yet are marked pending there and listed in
+ * `refs.unread`.
  *
- * Callers must not split a 2 MiB-aligned block of a VMA across two calls: the
- * PMD check needs all 512 entries of a block in one buffer (read in chunks
- * aligned to 512 pages).
+ * Runs of plainly exclusive entries and runs of plainly referenced ones each go
+ * through a tight loop of their own; the rest, one entry at a time.
+ *
+ * Callers must not split a PMD-aligned block of a VMA across two calls: the
+ * PMD check needs all the block's entries in one buffer (reads are aligned to
+ * PMD blocks).
  *
  * @example
  * ```ts
- * scanPagemapEntries(new Int32Array(buffer.buffer), bytes / 8, vma.startPage,
- *   { vma: 0, hugetlb: false, exclusiveShortcut: true }, tally, refs);
+ * scanPagemapEntries(new Int32Array(buffer.buffer), 0, bytes / 8, vma.startPage,
+ *   { slot: 0, hugetlb: false, exclusiveShortcut: true, pmdPages: 512 }, tally, refs, table);
  * ```
  */
 export function scanPagemapEntries(
   words: Int32Array,
+  from: number,
   entryCount: number,
   firstPage: number,
   target: ScanTarget,
   tally: ScanTally,
   refs: FrameRefs,
+  table: FrameTable,
 ): void {
-  const vma = target.vma;
+  const slot = target.slot;
+  const pmdPages = target.pmdPages;
   const shortcut = target.exclusiveShortcut && !target.hugetlb;
-  const kindBase = target.hugetlb ? FRAME_HUGETLB : 0;
-  // Entry positions i with (firstPage + i) on a 2 MiB boundary satisfy i ≡ firstAligned (mod 512).
-  const firstAligned = (PMD_PAGES - (firstPage % PMD_PAGES)) % PMD_PAGES;
+  const meta = slot * 4 + (target.hugetlb ? FRAME_HUGETLB : 0);
+  const fileMeta = meta + FRAME_FILE;
+  // Entries that go straight to references: present, a 32-bit PFN, and (when
+  // bit 56 is trusted) not exclusive.
+  const refMask = (shortcut ? PRESENT | EXCLUSIVE | PFN_HIGH_MASK : PRESENT | PFN_HIGH_MASK) | 0;
+  const end = from + entryCount;
+  // Indexes i whose page (firstPage + i - from) starts a PMD block satisfy
+  // i ≡ firstAligned (mod pmdPages).
+  const firstAligned = from + (pmdPages - (firstPage % pmdPages)) % pmdPages;
   let anon = 0;
   let file = 0;
   let swapped = 0;
   let present = 0;
   let withoutPfn = 0;
+  let beyond = 0;
   // Entries below this index belong to a block that may be PMD-mapped.
   let pmdCandidateEnd = 0;
-  // Locals, not `refs.*` property accesses, in the loop (written back at the end).
-  let { pfns, vmas, kinds, length } = refs;
-  for (let i = 0; i < entryCount; i++) {
-    let high = words[2 * i + 1];
+  const { pfns, metas, unread } = refs;
+  let { length, unreadLength, waiting } = refs;
+  let counts = table.counts;
+  for (let i = from; i < end;) {
+    const high = words[2 * i + 1];
     if (shortcut && (high & PRESENT_EXCLUSIVE) === PRESENT_EXCLUSIVE && i >= pmdCandidateEnd) {
-      // Entries before the next 2 MiB boundary (where the PMD check must run) go
+      // Entries before the next PMD boundary (where the PMD check must run) go
       // through the tight loop while they are plainly present and exclusive.
-      const sinceBoundary = (i - firstAligned) & (PMD_PAGES - 1);
+      const sinceBoundary = (i - firstAligned) & (pmdPages - 1);
       if (sinceBoundary !== 0) {
-        const end = countExclusiveRun(
-          words,
-          i,
-          Math.min(entryCount, i + PMD_PAGES - sinceBoundary),
-        );
-        anon += RUN_COUNTS[0];
-        file += RUN_COUNTS[1];
-        present += end - i;
-        i = end;
-        if (i === entryCount) break;
-        high = words[2 * i + 1];
+        const stop = countExclusiveRun(words, i, Math.min(end, i + pmdPages - sinceBoundary));
+        if (stop > i) {
+          anon += RUN_COUNTS[0];
+          file += RUN_COUNTS[1];
+          present += stop - i;
+          i = stop;
+          continue;
+        }
       }
     }
+    if ((high & refMask) === PRESENT_I32 && words[2 * i] !== 0) {
+      let j = i;
+      for (; j < end; j++) {
+        const entryHigh = words[2 * j + 1];
+        const pfn = words[2 * j] >>> 0;
+        if ((entryHigh & refMask) !== PRESENT_I32 || pfn === 0) break;
+        pfns[length] = pfn;
+        metas[length] = (entryHigh & FILE_OR_SHARED) !== 0 ? fileMeta : meta;
+        length++;
+        if (pfn >= counts.length) {
+          ensureFrame(table, pfn);
+          counts = table.counts;
+        }
+        const count = counts[pfn];
+        if (count <= COUNT_PENDING) {
+          if (count === COUNT_UNKNOWN) {
+            counts[pfn] = COUNT_PENDING;
+            unread[unreadLength++] = pfn;
+          } else waiting = true;
+        }
+      }
+      present += j - i;
+      i = j;
+      continue;
+    }
+    i++;
     if (high >= 0) { // bit 63 (present) is the sign bit
       // Guard regions (bit 58) are swap-format markers, not swapped memory.
       if ((high & (SWAPPED | GUARD)) === SWAPPED) swapped++;
       continue;
     }
     present++;
-    const low = words[2 * i];
-    if (low === 0 && (high & PFN_HIGH_MASK) === 0) {
+    const low = words[2 * i - 2];
+    if ((high & PFN_HIGH_MASK) !== 0) {
+      beyond++;
+      continue;
+    }
+    if (low === 0) {
       withoutPfn++;
       continue;
     }
     const isFile = (high & FILE_OR_SHARED) !== 0;
-    if (shortcut && (high & EXCLUSIVE) !== 0 && i >= pmdCandidateEnd) {
-      const last = i + PMD_PAGES - 1;
-      const maybePmd = ((i - firstAligned) & (PMD_PAGES - 1)) === 0 &&
-        (low & (PMD_PAGES - 1)) === 0 &&
-        last < entryCount &&
+    const at = i - 1;
+    if (shortcut && (high & EXCLUSIVE) !== 0 && at >= pmdCandidateEnd) {
+      // Exclusive at a PMD boundary: a PMD-mapped THP if the block's frames
+      // are one aligned run (then bit 56 may lie for all of them).
+      const last = at + pmdPages - 1;
+      const maybePmd = ((at - firstAligned) & (pmdPages - 1)) === 0 &&
+        (low & (pmdPages - 1)) === 0 &&
+        last < end &&
         (words[2 * last + 1] & (PRESENT | PFN_HIGH_MASK)) === (high & (PRESENT | PFN_HIGH_MASK)) &&
-        words[2 * last] === low + PMD_PAGES - 1;
+        words[2 * last] === low + pmdPages - 1;
       if (!maybePmd) {
         if (isFile) file++;
         else anon++;
         continue;
       }
-      pmdCandidateEnd = i + PMD_PAGES;
+      pmdCandidateEnd = at + pmdPages;
     }
-    if (length === pfns.length) {
-      refs.length = length;
-      grow(refs);
-      ({ pfns, vmas, kinds } = refs);
-    }
-    pfns[length] = pfnOf(low, high);
-    vmas[length] = vma;
-    kinds[length] = kindBase | (isFile ? FRAME_FILE : 0);
+    const pfn = low >>> 0;
+    pfns[length] = pfn;
+    metas[length] = isFile ? fileMeta : meta;
     length++;
+    if (pfn >= counts.length) {
+      ensureFrame(table, pfn);
+      counts = table.counts;
+    }
+    const count = counts[pfn];
+    if (count <= COUNT_PENDING) {
+      if (count === COUNT_UNKNOWN) {
+        counts[pfn] = COUNT_PENDING;
+        unread[unreadLength++] = pfn;
+      } else waiting = true;
+    }
   }
   refs.length = length;
-  tally.exclusiveAnon[vma] += anon;
-  tally.exclusiveFile[vma] += file;
-  tally.swapped[vma] += swapped;
+  refs.unreadLength = unreadLength;
+  refs.waiting = waiting;
+  tally.exclusiveAnon[slot] += anon;
+  tally.exclusiveFile[slot] += file;
+  tally.swapped[slot] += swapped;
   tally.present += present;
   tally.presentWithoutPfn += withoutPfn;
+  tally.presentBeyond32Bits += beyond;
 }

@@ -31,6 +31,8 @@ export function usageFromSmaps(fields: SmapsFields): Usage {
     ussFile: uss - ussAnon,
     pss: fields.pss,
     rss: fields.rss,
+    // smaps cannot see a frame mapped twice: each page-table entry counts.
+    ram: fields.rss,
     swap: fields.swap,
     hugetlb: fields.privateHugetlb + fields.sharedHugetlb,
     hugetlbUss: fields.privateHugetlb,

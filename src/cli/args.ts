@@ -49,6 +49,8 @@ export interface CliOptions {
   by: GroupBy | null;
   tree: number | null;
   group: number[] | null;
+  /** `--jobs`: processes read at once; null for the default. */
+  jobs: number | null;
 }
 
 /** The text of `uss --help`. */
@@ -79,6 +81,8 @@ Output and method:
   --bytes                    exact byte counts instead of KiB/MiB/GiB
   --method auto|kpagecount|smaps   exact frame counting (root) or the kernel's smaps
   --proc-root DIR            read a procfs mounted at DIR instead of /proc
+  --jobs N                   read N processes at once (default: CPUs, 2 to 8); figures
+                             do not depend on it
   -h, --help                 show this help
   -V, --version              show the version
 
@@ -194,6 +198,7 @@ export function parseCli(argv: string[]): CliOptions {
     by: { type: "string" },
     tree: { type: "string" },
     group: { type: "string" },
+    jobs: { type: "string" },
     help: { type: "boolean", short: "h" },
     version: { type: "boolean", short: "V" },
   });
@@ -221,15 +226,17 @@ export function parseCli(argv: string[]): CliOptions {
   if (maps && positionals.length !== 1) throw new UsageError("uss maps takes exactly one PID");
   const pids = positionals.map(parsePid);
 
-  let limit: number | null = null;
-  if (text("limit") !== undefined) {
-    limit = Number(text("limit"));
-    if (!/^[0-9]+$/.test(text("limit")!) || limit < 1) {
+  const positive = (name: string, max = Number.MAX_SAFE_INTEGER): number | null => {
+    const value = text(name);
+    if (value === undefined) return null;
+    if (!/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > max) {
       throw new UsageError(
-        `invalid --limit ${JSON.stringify(text("limit"))}: expected a positive integer`,
+        `invalid --${name} ${JSON.stringify(value)}: expected an integer from 1 to ${max}`,
       );
     }
-  }
+    return Number(value);
+  };
+  const limit = positive("limit");
   let name: RegExp | null = null;
   if (text("name") !== undefined) {
     try {
@@ -278,5 +285,6 @@ export function parseCli(argv: string[]): CliOptions {
     by,
     tree,
     group,
+    jobs: positive("jobs", 64),
   };
 }

@@ -31,10 +31,10 @@ function view(options: CliOptions) {
  * @returns the exit code (see `exit_codes.ts`).
  * @example
  * ```ts
- * Deno.exit(run(Deno.args));
+ * Deno.exit(await run(Deno.args));
  * ```
  */
-export function run(argv: string[]): number {
+export async function run(argv: string[]): Promise<number> {
   let options: CliOptions;
   try {
     options = parseCli(argv);
@@ -52,10 +52,14 @@ export function run(argv: string[]): number {
     return EXIT_OK;
   }
   try {
-    const context = openContext({ procRoot: options.procRoot, method: options.method });
+    const context = openContext({
+      procRoot: options.procRoot,
+      method: options.method,
+      jobs: options.jobs ?? undefined,
+    });
     try {
       if (context.fallbackReason && !options.json) printErr(fallbackNote(context));
-      return view(options)(context, options);
+      return await view(options)(context, options);
     } finally {
       context.close();
     }

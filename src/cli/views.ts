@@ -8,15 +8,16 @@
 
 import { sumUsages } from "../accounting/group.ts";
 import {
-  buildGroups,
+  addFileMappings,
+  fileReports,
+  type FileTotals,
   type GroupReport,
   type GroupSpec,
   groupSpecsBy,
-  usageByFile,
 } from "../measure/aggregate.ts";
 import type { MeasureContext } from "../measure/context.ts";
-import { measure, type Measurement } from "../measure/measure.ts";
-import { selectPids, treePids } from "../measure/select.ts";
+import { measure, type Measurement, type MeasureRunOptions } from "../measure/measure.ts";
+import { identify, selectPids, treePids } from "../measure/select.ts";
 import type { ProcessReport } from "../measure/types.ts";
 import { readMeminfo, usedMemory } from "../procfs/meminfo.ts";
 import { readUsers } from "../procfs/users.ts";
@@ -85,10 +86,10 @@ function measureSelected(
   context: MeasureContext,
   pids: readonly number[],
   options: CliOptions,
-  mappings = false,
-): Measurement {
+  run: MeasureRunOptions = {},
+): Promise<Measurement> {
   const onProgress = options.json ? undefined : progressReporter();
-  return measure(context, pids, { mappings, onProgress });
+  return measure(context, pids, { ...run, onProgress });
 }
 
 /** The PIDs of the every-process views, after `--user`, `--name` and `--pid`. */
@@ -131,9 +132,9 @@ function missingLines(reports: readonly ProcessReport[]): string[] {
 }
 
 /** `uss PID...`: one row per PID, failures included; exit 1 if any failed. */
-export function givenView(context: MeasureContext, options: CliOptions): number {
+export async function givenView(context: MeasureContext, options: CliOptions): Promise<number> {
   const pids = [...new Set(options.pids)];
-  const { reports } = measureSelected(context, pids, options);
+  const { reports } = await measureSelected(context, pids, options);
   const shown = orderProcesses(reports, ordering(options, null));
   const names = userNames();
   if (options.json) {
@@ -150,8 +151,8 @@ export function givenView(context: MeasureContext, options: CliOptions): number 
 }
 
 /** `uss`: every readable process, largest USS first, with totals and what was missed. */
-export function listingView(context: MeasureContext, options: CliOptions): number {
-  const { reports } = measureSelected(context, selection(context, options), options);
+export async function listingView(context: MeasureContext, options: CliOptions): Promise<number> {
+  const { reports } = await measureSelected(context, selection(context, options), options);
   const measured = reports.filter((report) => report.state === "ok");
   const shown = orderProcesses(measured, ordering(options, "uss"));
   const total = sumUsages(measured.map((report) => report.usage!));
@@ -210,11 +211,12 @@ function printGroups(groups: GroupReport[], options: CliOptions): void {
 }
 
 /** `--by user|name`: one row per user or program, with exact group USS. */
-export function groupByView(context: MeasureContext, options: CliOptions): number {
-  const measurement = measureSelected(context, selection(context, options), options);
+export async function groupByView(context: MeasureContext, options: CliOptions): Promise<number> {
+  const pids = selection(context, options);
   const names = userNames();
-  const specs = groupSpecsBy(measurement.reports, options.by as "user" | "name", names);
-  const groups = orderGroups(buildGroups(measurement, specs), ordering(options, "uss"));
+  const specs = groupSpecsBy(identify(context, pids), options.by as "user" | "name", names);
+  const measurement = await measureSelected(context, pids, options, { groups: specs });
+  const groups = orderGroups(measurement.groups, ordering(options, "uss"));
   printGroups(groups, options);
   if (!options.json) {
     const lines = missingLines(measurement.reports);
@@ -224,7 +226,10 @@ export function groupByView(context: MeasureContext, options: CliOptions): numbe
 }
 
 /** `--tree PID` and `--group PID,...`: the members, then the group's exact figures. */
-export function oneGroupView(context: MeasureContext, options: CliOptions): number {
+export async function oneGroupView(
+  context: MeasureContext,
+  options: CliOptions,
+): Promise<number> {
   let pids: number[];
   let label: string;
   if (options.tree !== null) {
@@ -238,11 +243,13 @@ export function oneGroupView(context: MeasureContext, options: CliOptions): numb
     pids = [...new Set(options.group!)];
     label = `group:${pids.join(",")}`;
   }
-  const measurement = measureSelected(context, pids, options);
-  const rootReport = measurement.reports.find((report) => report.pid === options.tree);
-  if (rootReport?.name) label += ` (${rootReport.name})`;
+  if (options.tree !== null) {
+    const [root] = identify(context, [options.tree]);
+    if (root?.name) label += ` (${root.name})`;
+  }
   const spec: GroupSpec = { name: label, pids };
-  const groups = buildGroups(measurement, [spec]);
+  const measurement = await measureSelected(context, pids, options, { groups: [spec] });
+  const groups = measurement.groups;
   const names = userNames();
   // In a tree, processes that exit while it is read are normal; in an explicit group they count.
   const members = options.tree !== null
@@ -263,12 +270,13 @@ export function oneGroupView(context: MeasureContext, options: CliOptions): numb
 }
 
 /** `--by file`: per mapped file, the processes mapping it and their sums. */
-export function fileView(context: MeasureContext, options: CliOptions): number {
-  const { reports } = measureSelected(context, selection(context, options), options, true);
-  const files = orderFiles(
-    usageByFile(reports.filter((report) => report.state === "ok")),
-    ordering(options, "uss"),
-  );
+export async function fileView(context: MeasureContext, options: CliOptions): Promise<number> {
+  const totals: FileTotals = new Map();
+  const { reports } = await measureSelected(context, selection(context, options), options, {
+    mappings: true,
+    onMappings: (report) => addFileMappings(totals, report),
+  });
+  const files = orderFiles(fileReports(totals), ordering(options, "uss"));
   if (options.json) printOut(JSON.stringify(files.map(fileToJson), null, 2));
   else {
     printOut(renderFileTable(files, options.bytes));
@@ -279,8 +287,10 @@ export function fileView(context: MeasureContext, options: CliOptions): number {
 }
 
 /** `maps PID`: one process's mappings (or files), with totals equal to its figures. */
-export function mapsView(context: MeasureContext, options: CliOptions): number {
-  const { reports: [report] } = measureSelected(context, options.pids, options, true);
+export async function mapsView(context: MeasureContext, options: CliOptions): Promise<number> {
+  const { reports: [report] } = await measureSelected(context, options.pids, options, {
+    mappings: true,
+  });
   const mapsOptions = {
     ...ordering(options, "uss"),
     byFile: options.by === "file",

@@ -1,13 +1,11 @@
 /**
- * Views built from measured processes: groups (by user, by program, a tree, an
- * explicit list) and per-file sums. Pure, given a {@link Measurement}.
+ * Views built from measured processes: which processes form groups (by user, by
+ * program), the group results, and per-file sums of mappings. Pure.
  *
  * @module
  */
 
-import { sumUsages } from "../accounting/group.ts";
 import { addUsage, emptyUsage, type Usage } from "../accounting/usage.ts";
-import type { Measurement } from "./measure.ts";
 import type { MappingReport, Method, ProcessReport } from "./types.ts";
 
 /** Processes to account as one group. */
@@ -27,9 +25,10 @@ export interface GroupReport {
   /** The members' method, or null when they differ. */
   method: Method | null;
   /**
-   * True when `usage.uss` and `usage.rss` are exact group figures (frames
-   * unique to / mapped by the group); false when only sums were possible
-   * (no frame-level access): then they are sums of the members' figures.
+   * True when `usage.uss` (and its parts, and `hugetlbUss`) are exact group
+   * figures, frames unique to the group; false when only sums were possible
+   * (no frame-level access): then they are sums of the members' figures. The
+   * other figures are always the members' sums.
    */
   exact: boolean;
   /** The group's figures (see `exact`). */
@@ -38,58 +37,38 @@ export interface GroupReport {
   ussSum: number;
 }
 
+/** Who a process is, as grouping needs it. */
+export interface ProcessIdentity {
+  /** The process ID. */
+  pid: number;
+  /** Command name, null when unknown. */
+  name: string | null;
+  /** Effective user ID, null when unknown. */
+  uid: number | null;
+}
+
 /**
- * Splits measured processes into groups by user or by command name, in order of
- * first appearance.
+ * Splits processes into groups by user or by command name, in order of first
+ * appearance.
  *
  * @example
  * ```ts
- * groupSpecsBy(reports, "name", (uid) => String(uid));
+ * groupSpecsBy([{ pid: 7, name: "sh", uid: 0 }], "name", String); // [{ name: "sh", pids: [7] }]
  * ```
  */
 export function groupSpecsBy(
-  reports: readonly ProcessReport[],
+  processes: readonly ProcessIdentity[],
   key: "user" | "name",
   userName: (uid: number) => string,
 ): GroupSpec[] {
   const groups = new Map<string, number[]>();
-  for (const report of reports) {
-    if (report.state !== "ok") continue;
+  for (const report of processes) {
     const name = key === "user" ? userName(report.uid ?? -1) : report.name ?? "?";
     const pids = groups.get(name);
     if (pids) pids.push(report.pid);
     else groups.set(name, [report.pid]);
   }
   return [...groups].map(([name, pids]) => ({ name, pids }));
-}
-
-/**
- * Accounts each group: exact when every member has a frame-level scan,
- * otherwise the members' sums, flagged inexact.
- *
- * @example
- * ```ts
- * buildGroups(measurement, [{ name: "workers", pids: [10, 11] }]);
- * ```
- */
-export function buildGroups(measurement: Measurement, specs: readonly GroupSpec[]): GroupReport[] {
-  const byPid = new Map(measurement.reports.map((report) => [report.pid, report]));
-  return specs.map((spec) => {
-    const members = spec.pids.filter((pid) => byPid.get(pid)?.state === "ok");
-    const reports = members.map((pid) => byPid.get(pid)!);
-    const sum = sumUsages(reports.map((report) => report.usage!));
-    const methods = new Set(reports.map((report) => report.method));
-    const method = methods.size === 1 ? reports[0].method : null;
-    const exact = members.length > 0 ? measurement.groupFigures(members) : null;
-    return {
-      group: spec.name,
-      members,
-      method,
-      exact: exact !== null,
-      usage: exact?.usage ?? sum,
-      ussSum: sum.uss,
-    };
-  });
 }
 
 /** Sums of the mappings of one file or pseudo-path. */
@@ -110,6 +89,49 @@ export function mappingLabel(mapping: MappingReport): string {
   return (path === "" ? "[anon]" : path) + (deleted ? " (deleted)" : "");
 }
 
+/** Per-file sums being added up, by label. */
+export type FileTotals = Map<string, { pids: Set<number>; mappings: number; usage: Usage }>;
+
+/**
+ * Adds one process's mappings to per-file sums.
+ *
+ * @example
+ * ```ts
+ * const totals: FileTotals = new Map();
+ * addFileMappings(totals, report);
+ * ```
+ */
+export function addFileMappings(totals: FileTotals, report: ProcessReport): void {
+  for (const mapping of report.mappings ?? []) {
+    const label = mappingLabel(mapping);
+    let file = totals.get(label);
+    if (!file) {
+      file = { pids: new Set(), mappings: 0, usage: emptyUsage() };
+      totals.set(label, file);
+    }
+    file.pids.add(report.pid);
+    file.mappings++;
+    addUsage(file.usage, mapping.usage);
+  }
+}
+
+/**
+ * The per-file reports of added-up sums.
+ *
+ * @example
+ * ```ts
+ * fileReports(totals)[0].file;
+ * ```
+ */
+export function fileReports(totals: FileTotals): FileReport[] {
+  return [...totals].map(([file, { pids, mappings, usage }]) => ({
+    file,
+    pids: [...pids].sort((a, b) => a - b),
+    mappings,
+    usage,
+  }));
+}
+
 /**
  * Merges the mappings of the given processes by file (librank style, or
  * `maps PID --by file` for one process). Sums are exact per process: a frame
@@ -122,24 +144,7 @@ export function mappingLabel(mapping: MappingReport): string {
  * ```
  */
 export function usageByFile(reports: readonly ProcessReport[]): FileReport[] {
-  const files = new Map<string, { pids: Set<number>; mappings: number; usage: Usage }>();
-  for (const report of reports) {
-    for (const mapping of report.mappings ?? []) {
-      const label = mappingLabel(mapping);
-      let file = files.get(label);
-      if (!file) {
-        file = { pids: new Set(), mappings: 0, usage: emptyUsage() };
-        files.set(label, file);
-      }
-      file.pids.add(report.pid);
-      file.mappings++;
-      addUsage(file.usage, mapping.usage);
-    }
-  }
-  return [...files].map(([file, { pids, mappings, usage }]) => ({
-    file,
-    pids: [...pids].sort((a, b) => a - b),
-    mappings,
-    usage,
-  }));
+  const totals: FileTotals = new Map();
+  for (const report of reports) addFileMappings(totals, report);
+  return fileReports(totals);
 }

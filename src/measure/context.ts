@@ -1,17 +1,20 @@
 /**
  * What the measuring process may do here: where procfs is, the page size, which
- * PID the tool itself has, and whether the exact method is possible (kpagecount
- * readable, PFNs visible). Decided once, before any target is read.
+ * PID the tool itself has, whether the exact method is possible (kpagecount
+ * readable, PFNs visible), and the tool's own file mappings (whose entries are
+ * subtracted from every count). Decided once, before any target is read.
  *
  * @module
  */
 
 import { ProcError, readProcLink, readProcText } from "../procfs/files.ts";
 import { type KpagecountFile, openKpagecount } from "../procfs/kpagecount.ts";
-import { readMaps } from "../procfs/maps.ts";
-import { openPagemap, readPagemap } from "../procfs/pagemap.ts";
+import { deviceNumber, parseMaps, type Vma } from "../procfs/maps.ts";
+import { readMeminfo } from "../procfs/meminfo.ts";
+import { openPagemap, type PagemapFile, readPagemap } from "../procfs/pagemap.ts";
 import { pfnOf, PRESENT } from "../procfs/pagemap_bits.ts";
 import { readPageSize } from "../procfs/process_info.ts";
+import { readFrameLimit } from "../procfs/zoneinfo.ts";
 import type { MeasureOptions, Method, MethodChoice } from "./types.ts";
 
 /** The environment makes measuring impossible (no procfs, sandbox, forced method unavailable). */
@@ -23,12 +26,34 @@ export class EnvironmentError extends Error {
   }
 }
 
+/** A file-backed VMA of the tool itself, in pages. */
+export interface SelfVma {
+  /** First page (address / page size). */
+  startPage: number;
+  /** One past the last page. */
+  endPage: number;
+  /** Offset into the file. */
+  offsetPage: number;
+}
+
+/** The tool's own file-backed mappings, by file. */
+export interface SelfMappings {
+  /** `device:inode` → the tool's VMAs of that file. */
+  byFile: Map<string, SelfVma[]>;
+  /** Inodes of those files, to rule out most target VMAs with one lookup. */
+  inodes: Set<number>;
+  /** The tool's own pagemap, open while the context is. */
+  pagemap: PagemapFile;
+}
+
 /** Everything a measurement needs to know about the measuring side. */
 export interface MeasureContext {
   /** Where procfs is mounted. */
   procRoot: string;
   /** Bytes per page. */
   pageSize: number;
+  /** Pages one PMD maps (a page table holds `pageSize / 8` entries): 512 with 4 KiB pages. */
+  pmdPages: number;
   /** The tool's own PID as seen in `procRoot`, null if it is not visible there. */
   selfPid: number | null;
   /** The method every process gets unless it shows hidden PFNs. */
@@ -41,8 +66,20 @@ export interface MeasureContext {
   kpagecount: KpagecountFile | null;
   /** Trust pagemap bit 56 where it cannot lie (see `MeasureOptions`). */
   exclusiveShortcut: boolean;
+  /** One past the highest frame number of the machine (a sizing hint). */
+  frameLimit: number;
+  /** The tool's own file mappings, when the method is kpagecount and it sees itself. */
+  self: SelfMappings | null;
+  /** Processes read at once. */
+  jobs: number;
   /** Releases open files. */
   close(): void;
+}
+
+/** Processes read at once by default: the CPUs, at least 2 (reads wait on the kernel), at most 8. */
+export function defaultJobs(): number {
+  const cpus = navigator.hardwareConcurrency || 1;
+  return Math.min(8, Math.max(2, cpus));
 }
 
 /** Explains a sandbox refusal and how to grant access. */
@@ -52,9 +89,19 @@ export function sandboxMessage(path: string, procRoot: string): string {
     : `Deno refused to read ${path}: grant --allow-read=${procRoot} (or -A)`;
 }
 
+/**
+ * Rethrows a sandbox refusal as an {@link EnvironmentError} (it concerns every
+ * process, not one); returns for any other error.
+ */
+export function rethrowSandbox(error: unknown, procRoot: string): void {
+  if (error instanceof ProcError && error.kind === "sandbox") {
+    throw new EnvironmentError(sandboxMessage(error.path, procRoot));
+  }
+}
+
 function environmentFailure(error: unknown, procRoot: string): never {
   if (error instanceof ProcError) {
-    if (error.kind === "sandbox") throw new EnvironmentError(sandboxMessage(error.path, procRoot));
+    rethrowSandbox(error, procRoot);
     if (error.kind === "not-found") {
       throw new EnvironmentError(`${procRoot} is not a procfs mount (${error.path} is missing)`);
     }
@@ -68,24 +115,56 @@ function environmentFailure(error: unknown, procRoot: string): never {
  * initial user namespace (root in a rootless container) every PFN reads 0. The
  * top of the tool's own stack is surely present, so it decides.
  */
-function pfnsVisible(procRoot: string, pageSize: number): boolean {
-  const stack = readMaps(procRoot, "self", pageSize).find((vma) => vma.path === "[stack]");
+function pfnsVisible(vmas: readonly Vma[], pagemap: PagemapFile): boolean {
+  const stack = vmas.find((vma) => vma.path === "[stack]");
   if (!stack) return true;
   const pages = Math.min(16, stack.endPage - stack.startPage);
   const buffer = new Uint8Array(pages * 8);
-  const pagemap = openPagemap(procRoot, "self");
+  const entries = readPagemap(pagemap, stack.endPage - pages, buffer);
+  const words = new Uint32Array(buffer.buffer, 0, entries * 2);
+  let present = 0;
+  for (let i = 0; i < entries; i++) {
+    if ((words[2 * i + 1] & PRESENT) === 0) continue;
+    present++;
+    if (pfnOf(words[2 * i], words[2 * i + 1]) !== 0) return true;
+  }
+  return present === 0;
+}
+
+/** Key of a mapped file across processes: `device:inode` (device as {@link deviceNumber}). */
+export function fileKey(device: number, inode: number): string {
+  return `${device}:${inode}`;
+}
+
+function selfMappings(vmas: readonly Vma[], pagemap: PagemapFile, pageSize: number): SelfMappings {
+  const byFile = new Map<string, SelfVma[]>();
+  const inodes = new Set<number>();
+  for (const vma of vmas) {
+    if (vma.inode === 0) continue;
+    const key = fileKey(deviceNumber(vma.device), vma.inode);
+    const own = {
+      startPage: vma.startPage,
+      endPage: vma.endPage,
+      offsetPage: parseInt(vma.offset, 16) / pageSize,
+    };
+    const list = byFile.get(key);
+    if (list) list.push(own);
+    else byFile.set(key, [own]);
+    inodes.add(vma.inode);
+  }
+  return { byFile, inodes, pagemap };
+}
+
+/** Sizes frame tables: the zones' span, else memory size with room for holes. */
+function frameLimitOf(procRoot: string, pageSize: number): number {
   try {
-    const entries = readPagemap(pagemap, stack.endPage - pages, buffer);
-    const words = new Uint32Array(buffer.buffer, 0, entries * 2);
-    let present = 0;
-    for (let i = 0; i < entries; i++) {
-      if ((words[2 * i + 1] & PRESENT) === 0) continue;
-      present++;
-      if (pfnOf(words[2 * i], words[2 * i + 1]) !== 0) return true;
-    }
-    return present === 0;
-  } finally {
-    pagemap.file.close();
+    const limit = readFrameLimit(procRoot);
+    if (limit > 0) return limit;
+  } catch { /* a hint only */ }
+  try {
+    return Math.ceil((readMeminfo(procRoot).total / pageSize) * 1.25);
+  } catch {
+    return 1 << 20;
   }
 }
 
@@ -104,13 +183,13 @@ export function openContext(options: MeasureOptions = {}): MeasureContext {
   const procRoot = (options.procRoot ?? "/proc").replace(/(.)\/+$/, "$1");
   const choice: MethodChoice = options.method ?? "auto";
   let pageSize: number;
-  let selfPid: number | null = null;
   try {
     readProcText(`${procRoot}/self/stat`);
     pageSize = readPageSize(procRoot);
   } catch (error) {
     environmentFailure(error, procRoot);
   }
+  let selfPid: number | null = null;
   try {
     selfPid = Number(readProcLink(`${procRoot}/self`));
   } catch {
@@ -118,6 +197,7 @@ export function openContext(options: MeasureOptions = {}): MeasureContext {
   }
 
   let kpagecount: KpagecountFile | null = null;
+  let self: SelfMappings | null = null;
   let problem: string | null = null;
   if (choice !== "smaps") {
     try {
@@ -130,18 +210,23 @@ export function openContext(options: MeasureOptions = {}): MeasureContext {
       }
     }
     if (kpagecount) {
-      let visible: boolean;
+      const opened: KpagecountFile = kpagecount;
+      let pagemap: PagemapFile | null = null;
       try {
-        visible = pfnsVisible(procRoot, pageSize);
+        const vmas = parseMaps(readProcText(`${procRoot}/self/maps`), pageSize);
+        pagemap = openPagemap(procRoot, "self");
+        if (pfnsVisible(vmas, pagemap)) self = selfMappings(vmas, pagemap, pageSize);
+        else {
+          problem =
+            "the kernel hides physical frame numbers from this process (no CAP_SYS_ADMIN in the initial user namespace, e.g. root in a container)";
+          pagemap.file.close();
+          opened.file.close();
+          kpagecount = null;
+        }
       } catch (error) {
-        kpagecount.file.close();
+        pagemap?.file.close();
+        opened.file.close();
         environmentFailure(error, procRoot);
-      }
-      if (!visible) {
-        problem =
-          "the kernel hides physical frame numbers from this process (no CAP_SYS_ADMIN in the initial user namespace, e.g. root in a container)";
-        kpagecount.file.close();
-        kpagecount = null;
       }
     }
     if (problem && choice === "kpagecount") {
@@ -152,15 +237,21 @@ export function openContext(options: MeasureOptions = {}): MeasureContext {
   return {
     procRoot,
     pageSize,
+    pmdPages: pageSize / 8,
     selfPid,
     method,
     forced: choice !== "auto",
     fallbackReason: choice === "auto" && problem ? problem : null,
     kpagecount,
     exclusiveShortcut: options.exclusiveShortcut ?? true,
+    frameLimit: method === "kpagecount" ? frameLimitOf(procRoot, pageSize) : 0,
+    self,
+    jobs: Math.max(1, Math.floor(options.jobs ?? defaultJobs())),
     close() {
       kpagecount?.file.close();
       kpagecount = null;
+      self?.pagemap.file.close();
+      self = null;
     },
   };
 }

@@ -1,140 +1,325 @@
 /**
- * The count pass: gathers the frames that scans could not settle, reads their
- * kpagecounts in few large reads, and subtracts the entries the tool itself
- * holds, so measuring does not change the answer.
+ * The count pass: reads the kpagecount of frames the scans could not settle,
+ * once per frame per run, in few large reads, into the run's frame table; and
+ * subtracts the entries the tool itself holds, so measuring does not change the
+ * answer.
  *
  * @module
  */
 
-import { type FrameSet, frameSetBuilder } from "../accounting/frame_set.ts";
-import type { FrameCounts } from "../accounting/usage.ts";
-import { ProcError } from "../procfs/files.ts";
-import { type KpagecountFile, readKpagecounts } from "../procfs/kpagecount.ts";
-import { readMaps, type Vma } from "../procfs/maps.ts";
-import { openPagemap, readPagemap } from "../procfs/pagemap.ts";
-import { pfnOf, PRESENT } from "../procfs/pagemap_bits.ts";
-import type { MeasureContext } from "./context.ts";
-import type { ProcessScan } from "./scan_process.ts";
+import {
+  COUNT_PENDING,
+  COUNT_UNKNOWN,
+  type FrameTable,
+  setFrameCount,
+} from "../accounting/frame_table.ts";
+import type { FrameRefs } from "../accounting/pagemap_scan.ts";
+import {
+  type KpagecountFile,
+  readKpagecounts,
+  readKpagecountsAsync,
+} from "../procfs/kpagecount.ts";
+import { readPagemap } from "../procfs/pagemap.ts";
+import { PFN_HIGH_MASK, pfnOf } from "../procfs/pagemap_bits.ts";
+import type { SelfMappings } from "./context.ts";
 
 /**
  * Frames further apart than this are read separately: one extra read costs about
  * what ~30 extra kpagecount entries cost the kernel (measured: ~1 µs per
- * seek+read pair, ~30 ns per entry).
+ * seek+read pair, ~30-100 ns per entry).
  */
 const MAX_GAP_FRAMES = 32;
 /** Frames per kpagecount read (512 KiB). */
-const MAX_SPAN_FRAMES = 65536;
+export const MAX_SPAN_FRAMES = 65536;
+/**
+ * Reads of at least this many frames go to Deno's I/O thread pool (a round trip
+ * there costs ~30 µs, what the kernel spends on ~300 entries), smaller ones are
+ * read in place.
+ */
+const ASYNC_MIN_FRAMES = 4096;
 /** Pages per read of the tool's own pagemap. */
 const SELF_CHUNK_PAGES = 16384;
 
 /**
- * Reads the kpagecount of every frame in `set`, coalescing nearby frames into
- * one read.
- *
- * @returns counts aligned with `set.pfns` (0 past the last frame).
- * @throws {ProcError} on a read error.
+ * What the readers of one run share: whoever waits for frames another reader
+ * marked pending is woken each time a reader records counts or gives frames up.
  */
-export function readFrameCounts(source: KpagecountFile, set: FrameSet): Uint32Array {
-  const pfns = set.pfns;
-  const raw = new Uint32Array(pfns.length);
-  // No bigger than the whole set needs: a small measurement should not pay for 512 KiB.
-  const span = pfns.length === 0
-    ? 0
-    : Math.min(MAX_SPAN_FRAMES, pfns[pfns.length - 1] - pfns[0] + 1);
-  const buffer = new Uint8Array(span * 8);
-  const words = new Uint32Array(buffer.buffer);
+export interface CountProgress {
+  waiters: (() => void)[];
+}
+
+/** One reader of kpagecount: its own file (reads seek) and buffer. */
+export interface CountReader {
+  source: KpagecountFile;
+  /** Room for {@link MAX_SPAN_FRAMES} counts. */
+  buffer: Uint8Array;
+  progress: CountProgress;
+}
+
+function notify(progress: CountProgress): void {
+  for (const wake of progress.waiters.splice(0)) wake();
+}
+
+/**
+ * Gives up the frames a batch marked pending but will not read (its process
+ * failed): they become unknown again, and readers waiting for them are woken.
+ *
+ * @example
+ * ```ts
+ * releaseUnread(table, refs, reader);
+ * ```
+ */
+export function releaseUnread(table: FrameTable, refs: FrameRefs, reader: CountReader): void {
+  for (let i = 0; i < refs.unreadLength; i++) {
+    const pfn = refs.unread[i];
+    if (table.counts[pfn] === COUNT_PENDING) table.counts[pfn] = COUNT_UNKNOWN;
+  }
+  refs.unreadLength = 0;
+  notify(reader.progress);
+}
+
+/**
+ * A reader with its own file descriptor.
+ *
+ * @throws {ProcError} when kpagecount cannot be opened.
+ */
+export function createCountReader(source: KpagecountFile, progress: CountProgress): CountReader {
+  return { source, buffer: new Uint8Array(MAX_SPAN_FRAMES * 8), progress };
+}
+
+/**
+ * Calls `visit(first, end)` for each span of `sorted[0..count)` worth one read:
+ * frames at most {@link MAX_GAP_FRAMES} apart, at most {@link MAX_SPAN_FRAMES} in all.
+ */
+function forEachSpan(
+  sorted: Uint32Array,
+  count: number,
+  visit: (first: number, end: number) => void,
+): void {
   let first = 0;
-  while (first < pfns.length) {
-    const firstPfn = pfns[first];
+  while (first < count) {
+    const firstPfn = sorted[first];
     let end = first + 1;
     while (
-      end < pfns.length &&
-      pfns[end] - pfns[end - 1] <= MAX_GAP_FRAMES &&
-      pfns[end] - firstPfn < MAX_SPAN_FRAMES
+      end < count &&
+      sorted[end] - sorted[end - 1] <= MAX_GAP_FRAMES &&
+      sorted[end] - firstPfn < MAX_SPAN_FRAMES
     ) end++;
-    const span = pfns[end - 1] - firstPfn + 1;
-    const got = readKpagecounts(source, firstPfn, span, buffer);
-    for (let i = first; i < end; i++) {
-      const offset = pfns[i] - firstPfn;
-      if (offset >= got) break;
-      // A count above 2^32 cannot happen; saturate rather than wrap if it ever does.
-      raw[i] = words[2 * offset + 1] === 0 ? words[2 * offset] : 0xffff_ffff;
-    }
+    visit(first, end);
     first = end;
   }
-  return raw;
 }
 
-/** Identifies a mapped file across processes: `device:inode`. */
-export function fileKey(vma: Vma): string {
-  return `${vma.device}:${vma.inode}`;
+/** The count at `offset` of a read buffer (a count above 2^32 cannot happen; saturate). */
+function countAt(words: Uint32Array, offset: number): number {
+  return words[2 * offset + 1] === 0 ? words[2 * offset] : 0xffff_ffff;
+}
+
+function record(
+  table: FrameTable,
+  sorted: Uint32Array,
+  first: number,
+  end: number,
+  buffer: Uint8Array,
+  got: number,
+  own: (pfn: number) => number,
+): void {
+  const words = new Uint32Array(buffer.buffer, 0, got * 2);
+  const firstPfn = sorted[first];
+  for (let i = first; i < end; i++) {
+    const pfn = sorted[i];
+    const offset = pfn - firstPfn;
+    // Past the last frame kpagecount has: nothing maps it.
+    setFrameCount(table, pfn, offset < got ? countAt(words, offset) : 0, own(pfn));
+  }
 }
 
 /**
- * Counts, per frame of `set`, the entries of the tool's own mappings of the
- * files in `sharedFiles` (libc, the runtime binary, … as keyed by
- * {@link fileKey}): a freshly exec'd tool can share frames with a target only
- * through files they both map. Its anonymous memory, its multi-GiB reservations
- * and files no target maps are skipped.
+ * Reads the counts of the frames `sorted[0..count)` (ascending, distinct) into
+ * `table`: large spans on the I/O thread pool, small ones in place.
  *
- * @returns the counts, or null when the tool shares no frame with the set or
- * cannot see itself in this procfs.
+ * @throws {ProcError} on a read error.
  */
-export function readSelfRefs(
-  context: MeasureContext,
-  set: FrameSet,
-  sharedFiles: ReadonlySet<string>,
-): Uint32Array | null {
-  if (context.selfPid === null || set.pfns.length === 0) return null;
-  let self: Uint32Array | null = null;
-  let pagemap;
-  try {
-    pagemap = openPagemap(context.procRoot, "self");
-  } catch (error) {
-    if (error instanceof ProcError && error.kind !== "sandbox") return null;
-    throw error;
+async function readCounts(
+  table: FrameTable,
+  reader: CountReader,
+  sorted: Uint32Array,
+  count: number,
+  own: (pfn: number) => number,
+): Promise<void> {
+  const spans: [number, number][] = [];
+  forEachSpan(sorted, count, (first, end) => spans.push([first, end]));
+  for (const [first, end] of spans) {
+    const span = sorted[end - 1] - sorted[first] + 1;
+    const got = span >= ASYNC_MIN_FRAMES
+      ? await readKpagecountsAsync(reader.source, sorted[first], span, reader.buffer)
+      : readKpagecounts(reader.source, sorted[first], span, reader.buffer);
+    record(table, sorted, first, end, reader.buffer, got, own);
   }
-  try {
-    const buffer = new Uint8Array(SELF_CHUNK_PAGES * 8);
-    const words = new Uint32Array(buffer.buffer);
-    for (const vma of readMaps(context.procRoot, "self", context.pageSize)) {
-      if (vma.inode === 0 || !sharedFiles.has(fileKey(vma))) continue;
-      for (let page = vma.startPage; page < vma.endPage;) {
-        const want = Math.min(SELF_CHUNK_PAGES, vma.endPage - page);
-        const entries = readPagemap(pagemap, page, buffer.subarray(0, want * 8));
-        if (entries === 0) break;
-        for (let i = 0; i < entries; i++) {
-          const high = words[2 * i + 1];
-          if ((high & PRESENT) === 0) continue;
-          const position = set.indexOf(pfnOf(words[2 * i], high));
-          if (position < 0) continue;
-          self ??= new Uint32Array(set.pfns.length);
-          self[position]++;
+}
+
+/**
+ * Makes sure every frame referenced in `refs` has its count in `table`: the
+ * frames the scan marked pending for this batch (`refs.unread`) are read now;
+ * frames another reader marked are waited for (that reader reads them when its
+ * batch is full or its process ends), and read here if it gave them up.
+ *
+ * @throws {ProcError} on a read error (this batch's pending frames are given up).
+ */
+export async function fetchCounts(
+  table: FrameTable,
+  refs: FrameRefs,
+  reader: CountReader,
+  selfFrames: SelfFrames,
+): Promise<void> {
+  const own = (pfn: number) => selfEntries(selfFrames, pfn);
+  let waiting = refs.waiting;
+  for (;;) {
+    if (refs.unreadLength > 0) {
+      const sorted = refs.unread.subarray(0, refs.unreadLength).sort();
+      try {
+        await readCounts(table, reader, sorted, sorted.length, own);
+      } catch (error) {
+        releaseUnread(table, refs, reader);
+        throw error;
+      }
+      refs.unreadLength = 0;
+      notify(reader.progress);
+    }
+    if (!waiting) return;
+    // Still pending: wait for the next reader to record or give up counts.
+    waiting = false;
+    const { pfns, length } = refs;
+    for (let i = 0; i < length && !waiting; i++) {
+      waiting = table.counts[pfns[i]] <= COUNT_PENDING;
+    }
+    if (!waiting) return;
+    await new Promise<void>((resolve) => reader.progress.waiters.push(resolve));
+    waiting = false;
+    for (let i = 0; i < length; i++) {
+      const value = table.counts[pfns[i]];
+      if (value === COUNT_UNKNOWN) {
+        table.counts[pfns[i]] = COUNT_PENDING;
+        refs.unread[refs.unreadLength++] = pfns[i];
+      } else if (value === COUNT_PENDING) waiting = true;
+    }
+  }
+}
+
+/** The tool's own entries on frames of files it shares with the targets. */
+export interface SelfFrames {
+  /** PFN → the tool's own entries mapping it, as last seen. */
+  entries: Map<number, number>;
+  /** One bit per PFN: `entries` may hold it (so most frames skip the map lookup). */
+  marks: Uint32Array;
+  /** Room for {@link SELF_CHUNK_PAGES} entries of the tool's own pagemap. */
+  buffer: Uint8Array;
+  /** Per page of a target's run: the tool's entries on the same frame. */
+  matches: Uint8Array;
+}
+
+/**
+ * The tool's own entries on frame `pfn`, as last seen (0 for frames it does not map).
+ *
+ * @example
+ * ```ts
+ * selfEntries(selfFrames, 42); // 0
+ * ```
+ */
+export function selfEntries(selfFrames: SelfFrames, pfn: number): number {
+  const word = Math.floor(pfn / 32);
+  if (word >= selfFrames.marks.length || (selfFrames.marks[word] & (1 << (pfn & 31))) === 0) {
+    return 0;
+  }
+  return selfFrames.entries.get(pfn) ?? 0;
+}
+
+/**
+ * An empty record of the tool's own frames.
+ *
+ * @example
+ * ```ts
+ * const selfFrames = createSelfFrames();
+ * ```
+ */
+export function createSelfFrames(): SelfFrames {
+  return {
+    entries: new Map(),
+    marks: new Uint32Array(0),
+    buffer: new Uint8Array(SELF_CHUNK_PAGES * 8),
+    matches: new Uint8Array(SELF_CHUNK_PAGES),
+  };
+}
+
+/**
+ * Records the tool's own entries on the frames of a target's run of pagemap
+ * entries that map file `key` (a freshly exec'd tool can share frames with a
+ * target only through files both map). The tool's entry for the same file
+ * page is read now, right before the target's counts, so pages the tool
+ * faults in while it runs (its own code, as V8 compiles) are seen as they are
+ * when the count is read.
+ *
+ * `words` holds the target's entries from index `from` on, for `count` pages
+ * whose first maps file page `firstFilePage`.
+ *
+ * @throws {ProcError} when the tool's own pagemap cannot be read.
+ */
+export function matchSelfFrames(
+  self: SelfMappings,
+  selfFrames: SelfFrames,
+  key: string,
+  words: Int32Array,
+  from: number,
+  count: number,
+  firstFilePage: number,
+): void {
+  const ownVmas = self.byFile.get(key);
+  if (!ownVmas) return;
+  const { buffer, matches } = selfFrames;
+  const own = new Int32Array(buffer.buffer);
+  for (let done = 0; done < count; done += SELF_CHUNK_PAGES) {
+    const pages = Math.min(SELF_CHUNK_PAGES, count - done);
+    const filePage = firstFilePage + done;
+    matches.fill(0, 0, pages);
+    let any = false;
+    for (const vma of ownVmas) {
+      // The part of [filePage, filePage + pages) this VMA of the tool maps.
+      const first = Math.max(filePage, vma.offsetPage);
+      const end = Math.min(filePage + pages, vma.offsetPage + (vma.endPage - vma.startPage));
+      if (end <= first) continue;
+      const got = readPagemap(
+        self.pagemap,
+        vma.startPage + (first - vma.offsetPage),
+        buffer.subarray(0, (end - first) * 8),
+      );
+      for (let i = 0; i < got; i++) {
+        const target = from + done + (first - filePage) + i;
+        const high = own[2 * i + 1];
+        const targetHigh = words[2 * target + 1];
+        // Both present, same PFN (flags such as soft-dirty are per entry).
+        if (
+          high < 0 && targetHigh < 0 && own[2 * i] === words[2 * target] &&
+          (high & PFN_HIGH_MASK) === (targetHigh & PFN_HIGH_MASK) &&
+          (own[2 * i] !== 0 || (high & PFN_HIGH_MASK) !== 0)
+        ) {
+          matches[first - filePage + i]++;
+          any = true;
         }
-        page += entries;
       }
     }
-  } finally {
-    pagemap.file.close();
+    if (!any) continue;
+    for (let i = 0; i < pages; i++) {
+      if (matches[i] === 0) continue;
+      const target = from + done + i;
+      const pfn = pfnOf(words[2 * target], words[2 * target + 1]);
+      selfFrames.entries.set(pfn, matches[i]);
+      const word = Math.floor(pfn / 32);
+      if (word >= selfFrames.marks.length) {
+        const marks = new Uint32Array(Math.max(word + 1, selfFrames.marks.length * 2));
+        marks.set(selfFrames.marks);
+        selfFrames.marks = marks;
+      }
+      selfFrames.marks[word] |= 1 << (pfn & 31);
+    }
   }
-  return self;
-}
-
-/**
- * Builds the frame set of `scans`, reads its counts and the tool's own share.
- *
- * @throws {ProcError} when kpagecount or the tool's own maps cannot be read.
- */
-export function countFrames(context: MeasureContext, scans: ProcessScan[]): FrameCounts {
-  const builder = frameSetBuilder();
-  const sharedFiles = new Set<string>();
-  for (const scan of scans) {
-    const pfns = scan.refs.pfns;
-    for (let row = 0; row < scan.refs.length; row++) builder.add(pfns[row]);
-    for (const vma of scan.vmas) if (vma.inode !== 0) sharedFiles.add(fileKey(vma));
-  }
-  const set = builder.build();
-  const raw = readFrameCounts(context.kpagecount!, set);
-  const self = readSelfRefs(context, set, sharedFiles);
-  return { set, raw, self };
 }

@@ -1,100 +1,114 @@
 /**
- * Measures processes: scan each, count the frames of all scans in one pass,
- * account, re-measure processes whose frames moved, and make sure each result
- * still belongs to the process it names. Groups reuse the same scans and counts.
+ * Measures processes: several are read at once (their pagemap reads run on
+ * Deno's I/O thread pool, so the kernel's page-table walks use every core),
+ * while their frame references are accounted strictly one process after
+ * another, member after member of each group, against one frame table. Nothing
+ * per process outlives its accounting but its figures, so memory stays flat
+ * however many processes and pages there are; references read ahead of their
+ * turn wait in a bounded queue. Processes whose frames moved are measured again;
+ * every result is checked to still belong to the process it names.
  *
  * @module
  */
 
-import { accountGroup, type GroupFigures, type GroupMember } from "../accounting/group.ts";
 import {
-  type AccountingScratch,
-  accountProcess,
-  createScratch,
-  type FrameCounts,
-  framePositions,
-} from "../accounting/usage.ts";
+  accountRefs,
+  beginGroup,
+  beginProcess,
+  createFrameTable,
+  createProcessAccount,
+  forgetCounts,
+  type FrameTable,
+  type ProcessAccount,
+} from "../accounting/frame_table.ts";
+import {
+  addGroupMember,
+  createGroupTotals,
+  groupFigures,
+  type GroupTotals,
+  sumUsages,
+} from "../accounting/group.ts";
+import { clearFrameRefs, createFrameRefs, type FrameRefs } from "../accounting/pagemap_scan.ts";
+import { processFigures } from "../accounting/usage.ts";
+import { openKpagecount } from "../procfs/kpagecount.ts";
 import { readStat } from "../procfs/process_info.ts";
+import type { GroupReport, GroupSpec } from "./aggregate.ts";
 import { type MeasureContext, openContext } from "./context.ts";
-import { countFrames } from "./frame_counts.ts";
-import { type ProcessScan, reportForError, scanProcess } from "./scan_process.ts";
+import {
+  type CountProgress,
+  type CountReader,
+  createCountReader,
+  createSelfFrames,
+  selfEntries,
+  type SelfFrames,
+} from "./frame_counts.ts";
+import {
+  CHUNK_PAGES,
+  type RefSink,
+  reportForError,
+  type ScanOutcome,
+  scanProcess,
+} from "./scan_process.ts";
 import type { MeasureOptions, ProcessReport } from "./types.ts";
 
 /** Measurements of a process whose frames keep moving before its figures are kept. */
 const ATTEMPTS = 3;
+/** Batches of references read ahead of their process's turn, at most (~0.75 MiB each). */
+const MAX_QUEUED_BATCHES = 12;
 
 /** Options of {@link measure}. */
 export interface MeasureRunOptions {
   /** Also return per-mapping figures. */
   mappings?: boolean;
-  /** Called after each process is scanned (for progress displays). */
-  onProgress?: (scanned: number, total: number) => void;
+  /**
+   * Groups to account exactly, disjoint (a process in one group at most). Their
+   * members are read one group after another.
+   */
+  groups?: readonly GroupSpec[];
+  /**
+   * Receives each process's report with its mappings, which are then not kept
+   * in the returned reports (memory stays flat for views that only add them up).
+   */
+  onMappings?: (report: ProcessReport) => void;
+  /** Called after each process is measured (for progress displays). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** The result of measuring a set of processes. */
 export interface Measurement {
   /** One report per requested PID, in request order. */
   reports: ProcessReport[];
-  /**
-   * Exact figures of a group of the measured PIDs, or null when some member has
-   * no frame-level scan (it failed, or was measured by smaps): then only sums
-   * are possible.
-   */
-  groupFigures(pids: readonly number[]): GroupFigures | null;
+  /** One report per requested group, in request order. */
+  groups: GroupReport[];
 }
 
-interface Measured {
-  report: ProcessReport;
-  scan: ProcessScan | null;
-  /** The counts the scan was accounted with. */
-  counts: FrameCounts | null;
-  /** The scan's frame positions in `counts.set`. */
-  positions: Int32Array | null;
+interface Job {
+  pid: number;
+  /** Index into the group specs, -1 for none. */
+  group: number;
+  /** Batches read ahead of this process's turn. */
+  queue: FrameRefs[];
+  account: ProcessAccount | null;
+  active: boolean;
+  outcome: ScanOutcome | null;
 }
 
-/** A process settled without a frame-level scan (it failed, or smaps measured it). */
-function settled(report: ProcessReport): Measured {
-  return { report, scan: null, counts: null, positions: null };
+interface GroupState {
+  totals: GroupTotals;
+  members: number[];
+  /** Every member was accounted at frame level. */
+  exact: boolean;
+  methods: Set<string | null>;
 }
 
-function reportFromScan(
-  context: MeasureContext,
-  scan: ProcessScan,
-  counts: FrameCounts,
-  scratch: AccountingScratch,
-  withMappings: boolean,
-): { report: ProcessReport; moved: number; positions: Int32Array } {
-  const positions = framePositions(scan.refs, counts.set);
-  const figures = accountProcess(
-    scan.tally,
-    scan.refs,
-    positions,
-    scan.vmas.length,
-    countsFor(context, scan.pid, counts),
-    context.pageSize,
-    scratch,
-  );
-  const report: ProcessReport = {
-    pid: scan.pid,
-    name: scan.stat.name,
-    uid: scan.uid,
-    ppid: scan.stat.ppid,
-    startTime: scan.stat.startTime,
-    state: "ok",
-    error: null,
-    method: "kpagecount",
-    usage: figures.total,
-    ...(withMappings
-      ? { mappings: scan.vmas.map((vma, index) => ({ vma, usage: figures.perVma[index] })) }
-      : {}),
-    notes: [],
-  };
-  return { report, moved: figures.moved, positions };
-}
-
-/** The tool's own entries are subtracted everywhere but in its own figures. */
-function countsFor(context: MeasureContext, pid: number, counts: FrameCounts): FrameCounts {
-  return pid === context.selfPid ? { ...counts, self: null } : counts;
+/** What several passes of one measurement share. */
+interface RunState {
+  context: MeasureContext;
+  table: FrameTable | null;
+  selfFrames: SelfFrames;
+  /** The tool's own entries on a frame. */
+  selfEntries: (pfn: number) => number;
+  pool: FrameRefs[];
 }
 
 /**
@@ -120,114 +134,287 @@ function confirmSameProcess(context: MeasureContext, report: ProcessReport): Pro
   };
 }
 
-/**
- * Measures `pids` with an open context. Reports come back in the order of
- * `pids`; a PID that cannot be measured gets a report with its reason, never an
- * exception.
- *
- * @throws {EnvironmentError} when the sandbox refuses procfs mid-way.
- * @example
- * ```ts
- * const { reports, groupFigures } = measure(context, [1, 2, 3]);
- * groupFigures([2, 3])?.usage.uss;
- * ```
- */
-export function measure(
-  context: MeasureContext,
-  pids: readonly number[],
-  options: MeasureRunOptions = {},
-): Measurement {
-  const withMappings = options.mappings ?? false;
-  const measured: Measured[] = new Array(pids.length);
-  let pending: { index: number; scan: ProcessScan }[] = [];
-  for (let index = 0; index < pids.length; index++) {
-    const outcome = scanProcess(context, pids[index], withMappings);
-    if (outcome.kind === "report") {
-      measured[index] = settled(outcome.report);
-    } else pending.push({ index, scan: outcome.scan });
-    options.onProgress?.(index + 1, pids.length);
-  }
-
-  let retried = false;
-  for (let attempt = 1; pending.length > 0; attempt++) {
-    let counts: FrameCounts;
-    try {
-      counts = countFrames(context, pending.map((entry) => entry.scan));
-    } catch (error) {
-      // kpagecount itself failed: every pending process shares the reason.
-      for (const { index, scan } of pending) {
-        measured[index] = settled(reportForError(context, scan.pid, error, scan.stat, scan.uid));
-      }
-      break;
-    }
-    const scratch = createScratch(counts.set.pfns.length);
-    const retry: { index: number; scan: ProcessScan }[] = [];
-    for (const { index, scan } of pending) {
-      const { report, moved, positions } = reportFromScan(
-        context,
-        scan,
-        counts,
-        scratch,
-        withMappings,
-      );
-      if (moved > 0 && attempt < ATTEMPTS) {
-        retried = true;
-        const outcome = scanProcess(context, scan.pid, withMappings);
-        if (outcome.kind === "report") measured[index] = settled(outcome.report);
-        else retry.push({ index, scan: outcome.scan });
-        continue;
-      }
-      if (moved > 0) {
-        report.notes.push(
-          `${moved} frames kept moving during ${ATTEMPTS} measurements; counted as unique`,
-        );
-      }
-      measured[index] = { report, scan, counts, positions };
-    }
-    pending = retry;
-  }
-  for (const entry of measured) {
-    entry.report = confirmSameProcess(context, entry.report);
-    if (entry.report.state !== "ok") entry.scan = null;
-  }
-
-  const byPid = new Map(measured.map((entry) => [entry.report.pid, entry]));
-  let sharedCounts: FrameCounts | null = null;
-  let groupScratch: AccountingScratch | null = null;
-  const groupFigures = (members: readonly number[]): GroupFigures | null => {
-    const entries = members.map((pid) => byPid.get(pid));
-    if (entries.length === 0 || entries.some((entry) => !entry?.scan)) return null;
-    // One count pass covers every scan unless a retry produced scans counted
-    // separately: then recount all kept scans once, together.
-    sharedCounts ??= retried
-      ? countFrames(context, measured.flatMap((entry) => entry.scan ? [entry.scan] : []))
-      : measured.find((entry) => entry.counts)!.counts!;
-    const counts = sharedCounts;
-    groupScratch ??= createScratch(counts.set.pfns.length);
-    const groupMembers: GroupMember[] = entries.map((entry) => ({
-      tally: entry!.scan!.tally,
-      refs: entry!.scan!.refs,
-      positions: entry!.counts === counts
-        ? entry!.positions!
-        : framePositions(entry!.scan!.refs, counts.set),
-      usage: entry!.report.usage!,
-    }));
-    return accountGroup(groupMembers, counts, context.pageSize, groupScratch);
+function reportOf(context: MeasureContext, job: Job, withMappings: boolean): ProcessReport {
+  const outcome = job.outcome!;
+  if (outcome.kind === "report") return outcome.report;
+  const { scan } = outcome;
+  const figures = processFigures(scan.tally, job.account!, scan.slots, context.pageSize);
+  const notes: string[] = [];
+  return {
+    pid: scan.pid,
+    name: scan.stat.name,
+    uid: scan.uid,
+    ppid: scan.stat.ppid,
+    startTime: scan.stat.startTime,
+    state: "ok",
+    error: null,
+    method: "kpagecount",
+    usage: figures.total,
+    ...(withMappings && scan.vmas
+      ? { mappings: scan.vmas.map((vma, index) => ({ vma, usage: figures.perSlot[index] })) }
+      : {}),
+    notes,
   };
-  return { reports: measured.map((entry) => entry.report), groupFigures };
+}
+
+interface Lane {
+  counts: CountReader | null;
+  buffers: [Uint8Array, Uint8Array];
+  close(): void;
+}
+
+function openLanes(state: RunState, count: number): Lane[] {
+  const { context } = state;
+  const progress: CountProgress = { waiters: [] };
+  const lanes: Lane[] = [];
+  try {
+    for (let index = 0; index < count; index++) {
+      // Reads seek, so every lane needs its own kpagecount descriptor.
+      const source = state.table === null
+        ? null
+        : index === 0
+        ? context.kpagecount!
+        : openKpagecount(context.procRoot);
+      lanes.push({
+        counts: source && createCountReader(source, progress),
+        buffers: state.table === null
+          ? [new Uint8Array(0), new Uint8Array(0)]
+          : [new Uint8Array(CHUNK_PAGES * 8), new Uint8Array(CHUNK_PAGES * 8)],
+        close() {
+          if (index > 0) source?.file.close();
+        },
+      });
+    }
+  } catch (error) {
+    for (const lane of lanes) lane.close();
+    throw error;
+  }
+  return lanes;
 }
 
 /**
- * Measures `pids` with an open context and returns their reports.
+ * One pass over `jobs`: reads them on `context.jobs` lanes, accounts them in
+ * order, and calls `complete` for each in order.
+ */
+async function runPass(
+  state: RunState,
+  jobs: Job[],
+  groups: GroupState[],
+  withMappings: boolean,
+  complete: (job: Job) => void,
+): Promise<void> {
+  const { context, table, pool } = state;
+  let current = 0;
+  let queued = 0;
+  let activeGroup = -1;
+  let waiters: (() => void)[] = [];
+
+  const account = (job: Job, refs: FrameRefs) => {
+    const group = job.group >= 0 ? groups[job.group].totals.frames : null;
+    accountRefs(table!, refs, job.account!, group, context.pageSize, state.selfEntries);
+    clearFrameRefs(refs);
+    pool.push(refs);
+  };
+  const advance = () => {
+    while (current < jobs.length) {
+      const job = jobs[current];
+      if (!job.active) {
+        job.active = true;
+        if (table) {
+          beginProcess(table);
+          if (job.group >= 0 && job.group !== activeGroup) beginGroup(table);
+        }
+        activeGroup = job.group;
+      }
+      for (const refs of job.queue) account(job, refs);
+      queued -= job.queue.length;
+      job.queue = [];
+      if (job.outcome === null) break;
+      complete(job);
+      current++;
+    }
+    const waiting = waiters;
+    waiters = [];
+    for (const wake of waiting) wake();
+  };
+  const deliver = (job: Job, refs: FrameRefs): void | Promise<void> => {
+    if (job === jobs[current] && job.active) return account(job, refs);
+    job.queue.push(refs);
+    queued++;
+    if (queued <= MAX_QUEUED_BATCHES) return;
+    return new Promise((resolve) => waiters.push(resolve));
+  };
+
+  const lanes = openLanes(state, Math.min(context.jobs, jobs.length));
+  let next = 0;
+  try {
+    advance();
+    await Promise.all(lanes.map(async (lane) => {
+      while (next < jobs.length) {
+        const job = jobs[next++];
+        const sink: RefSink | null = table && lane.counts
+          ? {
+            table,
+            selfFrames: state.selfFrames,
+            counts: lane.counts,
+            buffers: lane.buffers,
+            open(slots) {
+              job.account = createProcessAccount(slots, job.pid === context.selfPid);
+            },
+            batch: () => pool.pop() ?? createFrameRefs(CHUNK_PAGES),
+            deliver: (refs) => deliver(job, refs),
+          }
+          : null;
+        job.outcome = await scanProcess(context, job.pid, withMappings, sink);
+        if (job === jobs[current]) advance();
+      }
+    }));
+  } finally {
+    for (const lane of lanes) lane.close();
+  }
+}
+
+/** The jobs of `pids`: group members first, group by group, then the rest in order. */
+function orderJobs(pids: readonly number[], specs: readonly GroupSpec[]): Job[] {
+  const job = (pid: number, group: number): Job => ({
+    pid,
+    group,
+    queue: [],
+    account: null,
+    active: false,
+    outcome: null,
+  });
+  const grouped = new Map<number, number>();
+  const jobs: Job[] = [];
+  specs.forEach((spec, group) => {
+    for (const pid of new Set(spec.pids)) {
+      if (grouped.has(pid)) {
+        throw new RangeError(`process ${pid} is in two groups (${specs[grouped.get(pid)!].name})`);
+      }
+      grouped.set(pid, group);
+      jobs.push(job(pid, group));
+    }
+  });
+  for (const pid of new Set(pids)) if (!grouped.has(pid)) jobs.push(job(pid, -1));
+  return jobs;
+}
+
+function groupReport(spec: GroupSpec, state: GroupState): GroupReport {
+  const exact = state.exact && state.members.length > 0;
+  const figures = groupFigures(state.totals);
+  return {
+    group: spec.name,
+    members: state.members,
+    method: state.methods.size === 1 ? [...state.methods][0] as GroupReport["method"] : null,
+    exact,
+    usage: exact ? figures.usage : sumUsages([state.totals.sum]),
+    ussSum: figures.ussSum,
+  };
+}
+
+/**
+ * Measures `pids` (and the groups of `options.groups`) with an open context.
+ * Reports come back in the order of `pids`; a PID that cannot be measured gets
+ * a report with its reason, never an exception. Group members need not be in
+ * `pids`.
  *
  * @throws {EnvironmentError} when the sandbox refuses procfs mid-way.
+ * @throws {RangeError} when a process is in two groups.
+ * @example
+ * ```ts
+ * const { reports, groups } = await measure(context, [1, 2, 3], {
+ *   groups: [{ name: "workers", pids: [2, 3] }],
+ * });
+ * groups[0].usage.uss;
+ * ```
  */
-export function measureWithContext(
+export async function measure(
   context: MeasureContext,
   pids: readonly number[],
-  withMappings = false,
-): ProcessReport[] {
-  return measure(context, pids, { mappings: withMappings }).reports;
+  options: MeasureRunOptions = {},
+): Promise<Measurement> {
+  const withMappings = options.mappings ?? false;
+  const specs = options.groups ?? [];
+  const jobs = orderJobs(pids, specs);
+  const table = context.method === "kpagecount" ? createFrameTable(context.frameLimit) : null;
+  const selfFrames = createSelfFrames();
+  const state: RunState = {
+    context,
+    table,
+    selfFrames,
+    pool: [],
+    selfEntries: (pfn) => selfEntries(selfFrames, pfn),
+  };
+  const groups: GroupState[] = specs.map(() => ({
+    totals: createGroupTotals(),
+    members: [],
+    exact: true,
+    methods: new Set(),
+  }));
+  const reports = new Map<number, ProcessReport>();
+  let done = 0;
+  const finish = (report: ProcessReport) => {
+    if (report.mappings && options.onMappings) {
+      options.onMappings(report);
+      delete report.mappings;
+    }
+    reports.set(report.pid, report);
+    options.onProgress?.(++done, jobs.length);
+  };
+
+  // Processes with moved frames are measured again, with those frames' counts
+  // read afresh (forgotten only between passes: other processes of a pass may
+  // still be accounting them); their first figures still stand in their groups.
+  let retry: Job[] = [];
+  const movedFrames = (job: Job) => job.account?.moved.length ?? 0;
+  await runPass(state, jobs, groups, withMappings, (job) => {
+    const report = confirmSameProcess(context, reportOf(context, job, withMappings));
+    if (job.group >= 0 && report.state === "ok") {
+      const group = groups[job.group];
+      const outcome = job.outcome!;
+      addGroupMember(
+        group.totals,
+        report.usage!,
+        outcome.kind === "scan" ? outcome.scan.tally : null,
+        context.pageSize,
+      );
+      group.members.push(job.pid);
+      group.exact &&= outcome.kind === "scan";
+      group.methods.add(report.method);
+    }
+    if (report.state === "ok" && movedFrames(job) > 0) retry.push(job);
+    else finish(report);
+  });
+
+  for (let attempt = 2; retry.length > 0; attempt++) {
+    for (const job of retry) forgetCounts(table!, job.account!.moved);
+    const again = retry.map((job): Job => ({
+      ...job,
+      group: -1,
+      queue: [],
+      active: false,
+      outcome: null,
+    }));
+    retry = [];
+    await runPass(state, again, [], withMappings, (job) => {
+      const report = confirmSameProcess(context, reportOf(context, job, withMappings));
+      const frames = report.state === "ok" ? movedFrames(job) : 0;
+      if (frames > 0 && attempt < ATTEMPTS) retry.push(job);
+      else {
+        if (frames > 0) {
+          report.notes.push(
+            `${frames} frames kept moving during ${ATTEMPTS} measurements; counted as unique`,
+          );
+        }
+        finish(report);
+      }
+    });
+  }
+
+  return {
+    reports: pids.map((pid) => reports.get(pid)!),
+    groups: specs.map((spec, index) => groupReport(spec, groups[index])),
+  };
 }
 
 /**
@@ -245,17 +432,14 @@ export function measureWithContext(
  * console.log(report.usage?.uss);
  * ```
  */
-export function measureProcesses(
+export async function measureProcesses(
   pids: readonly number[],
   options: MeasureOptions = {},
 ): Promise<ProcessReport[]> {
-  // A promise, so the library can read concurrently later without an API change.
-  return new Promise((resolve) => {
-    const context = openContext(options);
-    try {
-      resolve(measureWithContext(context, pids, options.mappings ?? false));
-    } finally {
-      context.close();
-    }
-  });
+  const context = openContext(options);
+  try {
+    return (await measure(context, pids, { mappings: options.mappings })).reports;
+  } finally {
+    context.close();
+  }
 }

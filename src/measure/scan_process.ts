@@ -1,33 +1,62 @@
 /**
  * Reads one process: who it is (`stat`, `status`), its VMAs (`maps`, or `smaps`
- * when that lets the walk skip empty address space) and its pagemap.
+ * when that lets the walk skip empty address space) and its pagemap, in reads
+ * that can overlap with other work; hands its frame references over in batches
+ * whose counts are known.
  *
  * @module
  */
 
+import type { FrameTable } from "../accounting/frame_table.ts";
 import {
-  createFrameRefs,
   createScanTally,
   type FrameRefs,
   scanPagemapEntries,
   type ScanTally,
+  type ScanTarget,
 } from "../accounting/pagemap_scan.ts";
 import { usageFromSmaps } from "../accounting/smaps_usage.ts";
 import { addUsage, emptyUsage } from "../accounting/usage.ts";
 import { ProcError } from "../procfs/files.ts";
-import { readMaps, readSmaps, readSmapsRollup, type SmapsVma, type Vma } from "../procfs/maps.ts";
-import { openPagemap, type PagemapFile, readPagemap } from "../procfs/pagemap.ts";
+import {
+  type MapRanges,
+  parseMapRanges,
+  parseMaps,
+  rangesOf,
+  readMapsBytes,
+  readSmaps,
+  readSmapsRollup,
+  type SmapsVma,
+  type Vma,
+} from "../procfs/maps.ts";
+import { openPagemap, readPagemap, readPagemapAsync } from "../procfs/pagemap.ts";
 import {
   type ProcessStat,
   type ProcessStatus,
   readStat,
   readStatus,
 } from "../procfs/process_info.ts";
-import { EnvironmentError, type MeasureContext, sandboxMessage } from "./context.ts";
+import { EnvironmentError, fileKey, type MeasureContext, sandboxMessage } from "./context.ts";
+import {
+  type CountReader,
+  fetchCounts,
+  matchSelfFrames,
+  releaseUnread,
+  type SelfFrames,
+} from "./frame_counts.ts";
+import { planReads } from "./read_plan.ts";
 import type { ProcessReport, ProcessState } from "./types.ts";
 
-/** Pages per pagemap read: 512 KiB of entries, 2 MiB-aligned so no PMD block is split. */
-const CHUNK_PAGES = 65536;
+/** Pages per pagemap read (512 KiB of entries with 4 KiB pages); a multiple of any PMD. */
+export const CHUNK_PAGES = 65536;
+/** Holes between VMAs up to this many pages are read through (zero entries, cheap). */
+const MAX_GAP_PAGES = 1024;
+/**
+ * Pagemap reads of at least this many pages go to Deno's I/O thread pool, where
+ * they overlap with scanning and with other processes' reads; smaller ones cost
+ * less than the round trip (~30 µs) and are read in place.
+ */
+const ASYNC_MIN_PAGES = 8192;
 
 /**
  * A process is "sparse" when its address space is this many times larger than
@@ -38,14 +67,34 @@ const SPARSE_RATIO = 4;
 /** Small processes are read directly whatever their ratio (pages). */
 const SPARSE_MIN_PAGES = 16384;
 
-/** A process walked for the kpagecount method, waiting for its frames' counts. */
+/** A process walked for the kpagecount method, its references handed over. */
 export interface ProcessScan {
   pid: number;
   stat: ProcessStat;
   uid: number;
-  vmas: Vma[];
+  /** The VMAs, when per-mapping figures were asked for. */
+  vmas: Vma[] | null;
+  /** Slots the figures are kept in: one per VMA, or 1 for process totals. */
+  slots: number;
   tally: ScanTally;
-  refs: FrameRefs;
+}
+
+/** Where a reader hands its frame references, and what it reads counts with. */
+export interface RefSink {
+  /** The run's frame table. */
+  table: FrameTable;
+  /** The tool's own frames (subtracted from counts). */
+  selfFrames: SelfFrames;
+  /** This reader's kpagecount reader. */
+  counts: CountReader;
+  /** Two pagemap buffers of {@link CHUNK_PAGES} entries (one is read while the other is scanned). */
+  buffers: [Uint8Array, Uint8Array];
+  /** Called once the process's slots are known, before any batch. */
+  open(slots: number): void;
+  /** An empty batch with room for {@link CHUNK_PAGES} rows. */
+  batch(): FrameRefs;
+  /** Takes a batch whose counts are known; resolves when reading may go on. */
+  deliver(refs: FrameRefs): void | Promise<void>;
 }
 
 /** Either a finished report (failure, or the smaps method) or a scan to count. */
@@ -174,90 +223,217 @@ function holdsSharedPages(vma: SmapsVma): boolean {
 }
 
 /** Settles the VMAs smaps fully accounts (no shared page) into the tally. */
-function tallyPrivateVmas(vmas: SmapsVma[], tally: ScanTally, pageSize: number): void {
+function tallyPrivateVmas(
+  vmas: SmapsVma[],
+  tally: ScanTally,
+  pageSize: number,
+  perVma: boolean,
+): void {
   for (let index = 0; index < vmas.length; index++) {
     const fields = vmas[index].smaps;
     if (holdsSharedPages(vmas[index])) continue;
-    tally.exclusiveAnon[index] = fields.anonymous / pageSize;
-    tally.exclusiveFile[index] = (fields.rss - fields.anonymous) / pageSize;
-    tally.swapped[index] = fields.swap / pageSize;
-    tally.exclusiveHugetlb[index] = fields.privateHugetlb / pageSize;
+    const slot = perVma ? index : 0;
+    tally.exclusiveAnon[slot] += fields.anonymous / pageSize;
+    tally.exclusiveFile[slot] += (fields.rss - fields.anonymous) / pageSize;
+    tally.swapped[slot] += fields.swap / pageSize;
+    tally.exclusiveHugetlb[slot] += fields.privateHugetlb / pageSize;
   }
 }
 
-/** A run of pages of one VMA read with one pagemap read. */
-interface Chunk {
-  vma: number;
-  page: number;
-  pages: number;
+/** What a process's VMAs say: ranges, which to read, which are hugetlb. */
+interface ProcessMaps {
+  ranges: MapRanges;
+  /** The VMAs as objects, when mappings were asked for (or smaps was read). */
+  vmas: Vma[] | null;
+  /** Per VMA: read its pagemap. */
+  selected: Uint8Array;
+  /** Per VMA: hugetlb (never trust bit 56, count only in the hugetlb figures). */
+  hugetlb: Uint8Array;
+  /** Smaps fields, when smaps was read. */
+  smaps: SmapsVma[] | null;
 }
 
-/** Splits the selected VMAs into reads that never cross a 2 MiB-aligned block. */
-function planChunks(vmas: Vma[], selected: (index: number) => boolean): Chunk[] {
-  const chunks: Chunk[] = [];
-  for (let index = 0; index < vmas.length; index++) {
-    if (!selected(index)) continue;
-    const { startPage, endPage } = vmas[index];
-    for (let page = startPage; page < endPage;) {
-      const end = Math.min(endPage, (Math.floor(page / CHUNK_PAGES) + 1) * CHUNK_PAGES);
-      chunks.push({ vma: index, page, pages: end - page });
-      page = end;
-    }
-  }
-  return chunks;
-}
-
-let pagemapBuffer: Uint8Array | null = null;
-
-/** One read buffer for every walk of a run: allocating 512 KiB per process feeds the GC. */
-function sharedPagemapBuffer(): Uint8Array {
-  pagemapBuffer ??= new Uint8Array(CHUNK_PAGES * 8);
-  return pagemapBuffer;
-}
-
-function walkPagemap(
+function readProcessMaps(
   context: MeasureContext,
-  pagemap: PagemapFile,
-  vmas: Vma[],
-  selected: (index: number) => boolean,
-  hugetlb: (index: number) => boolean,
-  expectedPages: number,
-): { tally: ScanTally; refs: FrameRefs } {
-  const tally = createScanTally(vmas.length);
-  // Sized for every resident page: growing copies, and untouched capacity costs
-  // no memory (large typed arrays are backed lazily by the kernel).
-  const refs = createFrameRefs(Math.max(1024, expectedPages));
-  const buffer = sharedPagemapBuffer();
-  const words = new Int32Array(buffer.buffer);
-  for (const chunk of planChunks(vmas, selected)) {
-    const entries = readPagemap(pagemap, chunk.page, buffer.subarray(0, chunk.pages * 8));
-    scanPagemapEntries(
-      words,
-      entries,
-      chunk.page,
-      {
-        vma: chunk.vma,
-        hugetlb: hugetlb(chunk.vma),
-        exclusiveShortcut: context.exclusiveShortcut,
-      },
-      tally,
-      refs,
-    );
+  pid: number,
+  status: ProcessStatus,
+  withMappings: boolean,
+): ProcessMaps {
+  const pageSize = context.pageSize;
+  if (status.hugetlb > 0 || isSparse(status, pageSize)) {
+    const smaps = readSmaps(context.procRoot, pid, pageSize);
+    const ranges = rangesOf(smaps, pageSize);
+    const selected = new Uint8Array(ranges.count);
+    const hugetlb = new Uint8Array(ranges.count);
+    for (let index = 0; index < smaps.length; index++) {
+      selected[index] = holdsSharedPages(smaps[index]) ? 1 : 0;
+      hugetlb[index] = smaps[index].smaps.kernelPageSize > pageSize ? 1 : 0;
+    }
+    return { ranges, vmas: smaps, selected, hugetlb, smaps };
   }
-  return { tally, refs };
+  const bytes = readMapsBytes(context.procRoot, pid);
+  const ranges = parseMapRanges(bytes, pageSize);
+  const vmas = withMappings ? parseMaps(new TextDecoder().decode(bytes), pageSize) : null;
+  return {
+    ranges,
+    vmas,
+    selected: new Uint8Array(ranges.count).fill(1),
+    hugetlb: new Uint8Array(ranges.count),
+    smaps: null,
+  };
+}
+
+/** Per VMA: the key of its file when the tool maps that file too, else null. */
+function sharedWithSelf(context: MeasureContext, maps: ProcessMaps): (string | null)[] | null {
+  const self = context.self;
+  if (self === null) return null;
+  const { ranges, selected } = maps;
+  let keys: (string | null)[] | null = null;
+  for (let index = 0; index < ranges.count; index++) {
+    const inode = ranges.inode[index];
+    if (inode === 0 || selected[index] === 0 || !self.inodes.has(inode)) continue;
+    const key = fileKey(ranges.device[index], ranges.inode[index]);
+    if (!self.byFile.has(key)) continue;
+    keys ??= new Array(ranges.count).fill(null);
+    keys[index] = key;
+  }
+  return keys;
+}
+
+/**
+ * Walks the selected VMAs' pagemap into `tally` and batches of references
+ * handed to `sink`; the next read is under way while a run is scanned.
+ */
+async function walkPagemap(
+  context: MeasureContext,
+  pid: number,
+  maps: ProcessMaps,
+  perVma: boolean,
+  tally: ScanTally,
+  sink: RefSink,
+): Promise<void> {
+  const { ranges, selected, hugetlb } = maps;
+  const plan = planReads(ranges, selected, CHUNK_PAGES, MAX_GAP_PAGES);
+  if (plan.count === 0) return;
+  const selfKeys = sharedWithSelf(context, maps);
+  const pagemap = openPagemap(context.procRoot, pid);
+  const pending: Promise<number>[] = [];
+  const read = (run: number): Promise<number> => {
+    const buffer = sink.buffers[run & 1].subarray(0, plan.pages[run] * 8);
+    const reading = plan.pages[run] >= ASYNC_MIN_PAGES
+      ? readPagemapAsync(pagemap, plan.firstPage[run], buffer)
+      : Promise.resolve().then(() => readPagemap(pagemap, plan.firstPage[run], buffer));
+    // Awaited below, or abandoned when an earlier step throws: never unhandled.
+    reading.catch(() => {});
+    pending.push(reading);
+    return reading;
+  };
+  const target: ScanTarget = {
+    slot: 0,
+    hugetlb: false,
+    exclusiveShortcut: context.exclusiveShortcut,
+    pmdPages: context.pmdPages,
+  };
+  let refs = sink.batch();
+  const flush = async () => {
+    if (refs.length === 0) return;
+    await fetchCounts(sink.table, refs, sink.counts, sink.selfFrames);
+    const full = refs;
+    refs = sink.batch();
+    await sink.deliver(full);
+  };
+  try {
+    let next = read(0);
+    let cursor = 0;
+    for (let run = 0; run < plan.count; run++) {
+      const entries = await next;
+      if (run + 1 < plan.count) next = read(run + 1);
+      const runStart = plan.firstPage[run];
+      const runEnd = runStart + plan.pages[run];
+      const limit = runStart + entries;
+      if (refs.length + entries > refs.pfns.length) await flush();
+      const words = new Int32Array(sink.buffers[run & 1].buffer, 0, entries * 2);
+      // Neighbouring VMAs that differ in nothing the scan needs (the same slot
+      // and kind, no file shared with the tool) are scanned as one segment, holes
+      // between them included (they read as zero entries): a JVM has tens of
+      // thousands. A PMD block never spans two VMAs, so the PMD check cannot be
+      // fooled by the merge (at worst it counts more frames).
+      let segmentFrom = -1;
+      let segmentTo = -1;
+      const scanSegment = () => {
+        if (segmentTo <= segmentFrom) return;
+        scanPagemapEntries(
+          words,
+          segmentFrom - runStart,
+          segmentTo - segmentFrom,
+          segmentFrom,
+          target,
+          tally,
+          refs,
+          sink.table,
+        );
+      };
+      for (; cursor < ranges.count; cursor++) {
+        if (selected[cursor] === 0) continue;
+        const start = ranges.startPage[cursor];
+        const end = ranges.endPage[cursor];
+        if (start >= runEnd) break;
+        const from = Math.max(start, runStart);
+        const to = Math.min(end, limit);
+        if (to > from) {
+          const slot = perVma ? cursor : 0;
+          const isHugetlb = hugetlb[cursor] === 1;
+          const key = selfKeys?.[cursor];
+          if (slot !== target.slot || isHugetlb !== target.hugetlb || key || segmentTo < 0) {
+            scanSegment();
+            target.slot = slot;
+            target.hugetlb = isHugetlb;
+            segmentFrom = from;
+          }
+          segmentTo = to;
+          if (key) {
+            scanSegment();
+            const offset = from - runStart;
+            const filePage = ranges.offsetPage[cursor] + (from - start);
+            matchSelfFrames(
+              context.self!,
+              sink.selfFrames,
+              key,
+              words,
+              offset,
+              to - from,
+              filePage,
+            );
+            segmentFrom = segmentTo = -1;
+          }
+        }
+        if (end > runEnd) break; // the VMA goes on in the next run
+      }
+      scanSegment();
+    }
+    await flush();
+  } catch (error) {
+    // Frames this batch marked pending will not be read by it: give them up.
+    releaseUnread(sink.table, refs, sink.counts);
+    throw error;
+  } finally {
+    await Promise.allSettled(pending);
+    pagemap.file.close();
+  }
 }
 
 /**
  * Reads process `pid`: a final report when it cannot be measured or the method
- * is smaps, otherwise a scan whose frames still need their kpagecounts.
+ * is smaps, otherwise a scan whose references went to `sink`.
  *
  * @throws {EnvironmentError} when the sandbox refuses procfs.
  */
-export function scanProcess(
+export async function scanProcess(
   context: MeasureContext,
   pid: number,
   withMappings: boolean,
-): ScanOutcome {
+  sink: RefSink | null,
+): Promise<ScanOutcome> {
   const root = context.procRoot;
   let stat: ProcessStat | null = null;
   let uid: number | null = null;
@@ -271,46 +447,44 @@ export function scanProcess(
     if (stat.state === "Z") {
       return { kind: "report", report: failedReport(pid, "zombie", stat, uid) };
     }
-    if (context.method === "smaps") {
+    if (context.method === "smaps" || sink === null) {
       return { kind: "report", report: measureBySmaps(context, pid, stat, uid, withMappings) };
     }
     const pageSize = context.pageSize;
-    const viaSmaps = status.hugetlb > 0 || isSparse(status, pageSize);
-    const vmas: Vma[] = viaSmaps ? readSmaps(root, pid, pageSize) : readMaps(root, pid, pageSize);
-    const pagemap = openPagemap(root, pid);
-    try {
-      const smapsVmas = vmas as SmapsVma[];
-      const { tally, refs } = walkPagemap(
-        context,
-        pagemap,
-        vmas,
-        viaSmaps ? (index) => holdsSharedPages(smapsVmas[index]) : () => true,
-        viaSmaps ? (index) => smapsVmas[index].smaps.kernelPageSize > pageSize : () => false,
-        Math.ceil((status.rss + status.hugetlb) / pageSize),
-      );
-      if (viaSmaps) tallyPrivateVmas(smapsVmas, tally, pageSize);
-      if (tally.presentWithoutPfn > 0) {
-        if (context.forced) {
-          return {
-            kind: "report",
-            report: failedReport(
-              pid,
-              "error",
-              stat,
-              uid,
-              "the kernel hid physical frame numbers of this process",
-            ),
-          };
-        }
+    const maps = readProcessMaps(context, pid, status, withMappings);
+    const slots = withMappings ? maps.ranges.count : 1;
+    const tally = createScanTally(slots);
+    sink.open(slots);
+    await walkPagemap(context, pid, maps, withMappings, tally, sink);
+    if (maps.smaps) tallyPrivateVmas(maps.smaps, tally, pageSize, withMappings);
+    if (tally.presentBeyond32Bits > 0) {
+      return {
+        kind: "report",
+        report: failedReport(
+          pid,
+          "error",
+          stat,
+          uid,
+          "physical frame numbers beyond 2^32 are not supported",
+        ),
+      };
+    }
+    if (tally.presentWithoutPfn > 0) {
+      if (context.forced) {
         return {
           kind: "report",
-          report: measureBySmaps(context, pid, stat, uid, withMappings),
+          report: failedReport(
+            pid,
+            "error",
+            stat,
+            uid,
+            "the kernel hid physical frame numbers of this process",
+          ),
         };
       }
-      return { kind: "scan", scan: { pid, stat, uid, vmas, tally, refs } };
-    } finally {
-      pagemap.file.close();
+      return { kind: "report", report: measureBySmaps(context, pid, stat, uid, withMappings) };
     }
+    return { kind: "scan", scan: { pid, stat, uid, vmas: maps.vmas, slots, tally } };
   } catch (error) {
     return { kind: "report", report: reportForError(context, pid, error, stat, uid) };
   }

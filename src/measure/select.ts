@@ -9,7 +9,13 @@
 import { ProcError } from "../procfs/files.ts";
 import { listPids } from "../procfs/pids.ts";
 import { readCmdline, readStat, readStatus } from "../procfs/process_info.ts";
-import { EnvironmentError, type MeasureContext, sandboxMessage } from "./context.ts";
+import type { ProcessIdentity } from "./aggregate.ts";
+import {
+  EnvironmentError,
+  type MeasureContext,
+  rethrowSandbox,
+  sandboxMessage,
+} from "./context.ts";
 
 /** Narrows the process list; absent fields do not filter. */
 export interface ProcessFilter {
@@ -21,10 +27,9 @@ export interface ProcessFilter {
   pids?: readonly number[];
 }
 
-function rethrowSandbox(error: unknown, context: MeasureContext): void {
-  if (error instanceof ProcError && error.kind === "sandbox") {
-    throw new EnvironmentError(sandboxMessage(error.path, context.procRoot));
-  }
+/** A per-process read failed: fatal only when the sandbox refused it or it is not a procfs error. */
+function skipUnreadable(error: unknown, context: MeasureContext): void {
+  rethrowSandbox(error, context.procRoot);
   if (!(error instanceof ProcError) && !(error instanceof SyntaxError)) throw error;
 }
 
@@ -75,7 +80,7 @@ export function selectPids(context: MeasureContext, filter: ProcessFilter): numb
       ) continue;
       selected.push(pid);
     } catch (error) {
-      rethrowSandbox(error, context);
+      skipUnreadable(error, context);
     }
   }
   return selected;
@@ -98,7 +103,7 @@ export function treePids(context: MeasureContext, root: number): number[] {
       if (siblings) siblings.push(pid);
       else children.set(stat.ppid, [pid]);
     } catch (error) {
-      rethrowSandbox(error, context);
+      skipUnreadable(error, context);
     }
   }
   if (!found) return [];
@@ -110,4 +115,24 @@ export function treePids(context: MeasureContext, root: number): number[] {
     pending.push(...(children.get(pid) ?? []));
   }
   return tree.sort((a, b) => a - b);
+}
+
+/**
+ * Name and owner of each of `pids` (for grouping before measuring); kernel
+ * threads and processes that cannot be read are left out (measuring reports them).
+ *
+ * @throws {EnvironmentError} when the sandbox refuses procfs.
+ */
+export function identify(context: MeasureContext, pids: readonly number[]): ProcessIdentity[] {
+  const identities: ProcessIdentity[] = [];
+  for (const pid of pids) {
+    try {
+      const stat = readStat(context.procRoot, pid);
+      if (stat.kernelThread) continue;
+      identities.push({ pid, name: stat.name, uid: readStatus(context.procRoot, pid).uid });
+    } catch (error) {
+      skipUnreadable(error, context);
+    }
+  }
+  return identities;
 }

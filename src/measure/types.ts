@@ -30,7 +30,11 @@ export type ProcessState =
 export interface MappingReport {
   /** The mapping, as `/proc/PID/maps` describes it. */
   vma: Vma;
-  /** Its share of the process's figures (a frame counts in the mapping of its first entry). */
+  /**
+   * Its share of the process's figures: RSS and PSS per entry; a frame's RAM in
+   * the mapping of its first entry, its USS in that of the entry that completes
+   * its count.
+   */
   usage: Usage;
 }
 
@@ -74,4 +78,6 @@ export interface MeasureOptions {
    * slower, and a check that the shortcut changes nothing.
    */
   exclusiveShortcut?: boolean;
+  /** Processes read at once (default: the CPU count, from 2 to 8). */
+  jobs?: number;
 }

@@ -139,6 +139,33 @@ export function readAt(
 }
 
 /**
+ * {@link readAt} on Deno's I/O thread pool: the kernel's work for this read can
+ * run while JavaScript goes on, and reads of different files run in parallel.
+ * Each call costs a round trip of tens of microseconds, so it pays only for
+ * large reads.
+ *
+ * @returns bytes read (0 at the end of the file).
+ * @throws {ProcError} classified by kind.
+ * @example
+ * ```ts
+ * const bytes = await readAtAsync(file, path, 0, new Uint8Array(1 << 19));
+ * ```
+ */
+export async function readAtAsync(
+  file: Deno.FsFile,
+  path: string,
+  offset: number,
+  buffer: Uint8Array,
+): Promise<number> {
+  try {
+    await file.seek(offset, Deno.SeekMode.Start);
+    return (await file.read(buffer)) ?? 0;
+  } catch (error) {
+    throw toProcError(error, path);
+  }
+}
+
+/**
  * Lists the names in a procfs directory.
  *
  * @throws {ProcError} classified by kind.

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { openProcFile, readAt } from "./files.ts";
+import { openProcFile, readAt, readAtAsync } from "./files.ts";
 import { ENTRY_BYTES } from "./pagemap_bits.ts";
 
 /** An open `/proc/kpagecount`. */
@@ -45,6 +45,30 @@ export function readKpagecounts(
   buffer: Uint8Array,
 ): number {
   const bytes = readAt(
+    source.file,
+    source.path,
+    firstPfn * ENTRY_BYTES,
+    buffer.subarray(0, frameCount * ENTRY_BYTES),
+  );
+  return Math.floor(bytes / ENTRY_BYTES);
+}
+
+/**
+ * {@link readKpagecounts} on Deno's I/O thread pool (for large reads).
+ *
+ * @throws {ProcError} on a read error.
+ * @example
+ * ```ts
+ * const n = await readKpagecountsAsync(kpc, 0x1234, 4096, buffer);
+ * ```
+ */
+export async function readKpagecountsAsync(
+  source: KpagecountFile,
+  firstPfn: number,
+  frameCount: number,
+  buffer: Uint8Array,
+): Promise<number> {
+  const bytes = await readAtAsync(
     source.file,
     source.path,
     firstPfn * ENTRY_BYTES,

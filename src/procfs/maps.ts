@@ -5,7 +5,7 @@
  * @module
  */
 
-import { readProcText } from "./files.ts";
+import { readProcBytes, readProcText } from "./files.ts";
 
 /** One virtual memory area (a line of `/proc/PID/maps`). */
 export interface Vma {
@@ -207,6 +207,174 @@ export function parseSmaps(text: string, pageSize: number): SmapsVma[] {
 }
 
 /**
+ * The VMAs of a process as measuring needs them: page ranges and backing files,
+ * in typed arrays (a process can have hundreds of thousands of VMAs).
+ */
+export interface MapRanges {
+  /** Number of VMAs. */
+  count: number;
+  /** First page of each VMA (address / page size). */
+  startPage: Float64Array;
+  /** One past the last page of each VMA. */
+  endPage: Float64Array;
+  /** Backing device of each VMA as `major * 2^20 + minor` ({@link deviceNumber}). */
+  device: Float64Array;
+  /** Backing inode of each VMA, 0 for none. */
+  inode: Float64Array;
+  /** Offset into the backing file, in pages. */
+  offsetPage: Float64Array;
+}
+
+/**
+ * `major:minor` as printed in maps (hex) to one number, `major * 2^20 + minor`.
+ *
+ * @example
+ * ```ts
+ * deviceNumber("fd:01"); // 265289729
+ * ```
+ */
+export function deviceNumber(device: string): number {
+  const colon = device.indexOf(":");
+  return parseInt(device.slice(0, colon), 16) * 0x10_0000 + parseInt(device.slice(colon + 1), 16);
+}
+
+function createRanges(capacity: number): MapRanges {
+  return {
+    count: 0,
+    startPage: new Float64Array(capacity),
+    endPage: new Float64Array(capacity),
+    device: new Float64Array(capacity),
+    inode: new Float64Array(capacity),
+    offsetPage: new Float64Array(capacity),
+  };
+}
+
+/**
+ * The ranges of already parsed VMAs.
+ *
+ * @example
+ * ```ts
+ * rangesOf(parseMaps(text, 4096), 4096).count;
+ * ```
+ */
+export function rangesOf(vmas: readonly Vma[], pageSize: number): MapRanges {
+  const ranges = createRanges(vmas.length);
+  for (const vma of vmas) {
+    const index = ranges.count++;
+    ranges.startPage[index] = vma.startPage;
+    ranges.endPage[index] = vma.endPage;
+    ranges.device[index] = vma.inode === 0 ? 0 : deviceNumber(vma.device);
+    ranges.inode[index] = vma.inode;
+    ranges.offsetPage[index] = pageNumber(vma.offset, pageSize);
+  }
+  return ranges;
+}
+
+const NEWLINE = 0x0a;
+const SPACE = 0x20;
+
+/** Value of each byte as a hex digit (lowercase, as the kernel prints), -1 otherwise. */
+const HEX_VALUES = Int8Array.from(
+  { length: 256 },
+  (_, code) =>
+    code >= 0x30 && code <= 0x39 ? code - 0x30 : code >= 0x61 && code <= 0x66 ? code - 0x57 : -1,
+);
+
+/** A line of `bytes` from `start`, for error messages. */
+function lineAt(bytes: Uint8Array, start: number): string {
+  const end = bytes.indexOf(NEWLINE, start);
+  return new TextDecoder().decode(bytes.subarray(start, end < 0 ? undefined : end));
+}
+
+/**
+ * Parses `/proc/PID/maps` as bytes into {@link MapRanges} in one pass, without
+ * building a string or an object per line (the path is skipped). Addresses up
+ * to 2^64 stay exact: up to 13 hex digits (52 bits) are summed directly, longer
+ * numbers in two halves.
+ *
+ * @throws {SyntaxError} when a line is not a maps line.
+ * @example
+ * ```ts
+ * const ranges = parseMapRanges(Deno.readFileSync("/proc/self/maps"), 4096);
+ * ```
+ */
+export function parseMapRanges(bytes: Uint8Array, pageSize: number): MapRanges {
+  let lines = 0;
+  for (let at = bytes.indexOf(NEWLINE); at >= 0; at = bytes.indexOf(NEWLINE, at + 1)) lines++;
+  const ranges = createRanges(lines + 1);
+  const { startPage, endPage, offsetPage, device, inode } = ranges;
+  const length = bytes.length;
+  const pagesPerHigh = 0x1_0000_0000 / pageSize;
+  let count = 0;
+  let at = 0;
+  while (at < length) {
+    if (bytes[at] === NEWLINE) {
+      at++;
+      continue;
+    }
+    const lineStart = at;
+    let ok = true;
+    // Fields 0-2 (start, end, offset): hex numbers ended by '-', ' ', ' '.
+    for (let field = 0; field < 3 && ok; field++) {
+      const first = at;
+      let value = 0;
+      let high = 0;
+      for (; at < length; at++) {
+        const digit = HEX_VALUES[bytes[at]];
+        if (digit < 0) break;
+        if (at - first < 13) value = value * 16 + digit;
+        else {
+          if (at - first === 13) {
+            high = Math.floor(value / 0x1_0000_0000);
+            value %= 0x1_0000_0000;
+          }
+          high = high * 16 + Math.floor(value / 0x1000_0000);
+          value = (value % 0x1000_0000) * 16 + digit;
+        }
+      }
+      const digits = at - first;
+      ok = digits > 0 && digits <= 16 && bytes[at] === (field === 0 ? 0x2d : SPACE);
+      const pages = digits > 13
+        ? high * pagesPerHigh + Math.floor(value / pageSize)
+        : Math.floor(value / pageSize);
+      at++;
+      if (field === 0) startPage[count] = pages;
+      else if (field === 1) {
+        endPage[count] = pages;
+        at += 5; // "rwxp "
+      } else offsetPage[count] = pages;
+    }
+    // "major:minor inode", hex and decimal.
+    let major = 0;
+    let minor = 0;
+    let node = 0;
+    let digits = 0;
+    for (; ok && at < length && HEX_VALUES[bytes[at]] >= 0; at++, digits++) {
+      major = major * 16 + HEX_VALUES[bytes[at]];
+    }
+    ok = ok && digits > 0 && bytes[at++] === 0x3a;
+    for (digits = 0; ok && at < length && HEX_VALUES[bytes[at]] >= 0; at++, digits++) {
+      minor = minor * 16 + HEX_VALUES[bytes[at]];
+    }
+    ok = ok && digits > 0 && bytes[at++] === SPACE;
+    for (digits = 0; ok && at < length; at++, digits++) {
+      const code = bytes[at];
+      if (code < 0x30 || code > 0x39) break;
+      node = node * 10 + code - 0x30;
+    }
+    if (!ok || digits === 0) {
+      throw new SyntaxError(`not a maps line: ${JSON.stringify(lineAt(bytes, lineStart))}`);
+    }
+    device[count] = node === 0 ? 0 : major * 0x10_0000 + minor;
+    inode[count] = node;
+    count++;
+    while (at < length && bytes[at] !== NEWLINE) at++;
+  }
+  ranges.count = count;
+  return ranges;
+}
+
+/**
  * Reads and parses `ROOT/PID/maps`.
  *
  * @throws {ProcError} when the file cannot be read.
@@ -235,4 +403,14 @@ export function readSmapsRollup(procRoot: string, pid: number): SmapsFields {
   const [rollup] = parseSmaps(readProcText(`${procRoot}/${pid}/smaps_rollup`), 4096);
   if (!rollup) throw new SyntaxError(`${procRoot}/${pid}/smaps_rollup has no rollup`);
   return rollup.smaps;
+}
+
+/**
+ * Reads `ROOT/PID/maps` as bytes (for {@link parseMapRanges}, or decoded for
+ * {@link parseMaps}).
+ *
+ * @throws {ProcError} when the file cannot be read.
+ */
+export function readMapsBytes(procRoot: string, pid: number | "self"): Uint8Array {
+  return readProcBytes(`${procRoot}/${pid}/maps`);
 }

@@ -6,12 +6,14 @@
  * @module
  */
 
-import { openProcFile, readAt } from "./files.ts";
+import { openProcFile, readAt, readAtAsync } from "./files.ts";
 import { ENTRY_BYTES } from "./pagemap_bits.ts";
 
 /** An open pagemap of one process. */
 export interface PagemapFile {
+  /** The open file. */
   file: Deno.FsFile;
+  /** Its path, for error messages. */
   path: string;
 }
 
@@ -40,4 +42,23 @@ export function readPagemap(source: PagemapFile, firstPage: number, buffer: Uint
   return Math.floor(
     readAt(source.file, source.path, firstPage * ENTRY_BYTES, buffer) / ENTRY_BYTES,
   );
+}
+
+/**
+ * {@link readPagemap} on Deno's I/O thread pool (for large reads, which can then
+ * overlap with other work).
+ *
+ * @throws {ProcError} on a read error.
+ * @example
+ * ```ts
+ * const n = await readPagemapAsync(pagemap, vma.startPage, buffer);
+ * ```
+ */
+export async function readPagemapAsync(
+  source: PagemapFile,
+  firstPage: number,
+  buffer: Uint8Array,
+): Promise<number> {
+  const bytes = await readAtAsync(source.file, source.path, firstPage * ENTRY_BYTES, buffer);
+  return Math.floor(bytes / ENTRY_BYTES);
 }

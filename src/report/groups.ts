@@ -28,10 +28,12 @@ export interface GroupJson {
   /** The sum of the members' own USS. */
   uss_sum: number;
   pss: number;
+  /** The members' RSS added up. */
+  rss: number;
   /** Distinct frames the group maps; null when it cannot be known. */
-  rss: number | null;
+  ram: number | null;
   swap: number;
-  hugetlb: number | null;
+  hugetlb: number;
   hugetlb_uss: number | null;
   method: string | null;
   members: number[];
@@ -65,9 +67,10 @@ export function groupToJson(group: GroupReport): GroupJson {
     uss_file: known(sizes.uss_file),
     uss_sum: Math.round(group.ussSum),
     pss: sizes.pss,
-    rss: known(sizes.rss),
+    rss: sizes.rss,
+    ram: known(sizes.ram),
     swap: sizes.swap,
-    hugetlb: known(sizes.hugetlb),
+    hugetlb: sizes.hugetlb,
     hugetlb_uss: known(sizes.hugetlb_uss),
     method: group.method,
     members: group.members,
@@ -78,8 +81,7 @@ const INEXACT: ReadonlySet<keyof Usage> = new Set([
   "uss",
   "ussAnon",
   "ussFile",
-  "rss",
-  "hugetlb",
+  "ram",
   "hugetlbUss",
 ]);
 
@@ -94,7 +96,7 @@ const INEXACT: ReadonlySet<keyof Usage> = new Set([
  * ```
  */
 export function renderGroupTable(groups: readonly GroupReport[], bytes: boolean): string {
-  const layout = usageLayout(groups.map((group) => group.usage), bytes);
+  const layout = { ...usageLayout(groups.map((group) => group.usage), bytes), ram: true };
   const [uss, ...rest] = usageColumns(layout);
   const columns: Column[] = [
     { header: "GROUP", align: "left" },

@@ -60,6 +60,7 @@ const NO_USAGE: NullableUsage = {
   uss_file: null,
   pss: null,
   rss: null,
+  ram: null,
   swap: null,
   hugetlb: null,
   hugetlb_uss: null,

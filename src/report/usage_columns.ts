@@ -12,6 +12,8 @@ import { type Column, formatBytes } from "./format.ts";
 export interface UsageLayout {
   /** Show hugetlb columns (only when some row has hugetlb pages). */
   hugetlb: boolean;
+  /** Show the RAM column (distinct frames: for groups, where it differs from RSS most). */
+  ram?: boolean;
   /** Print exact byte counts. */
   bytes: boolean;
 }
@@ -37,6 +39,7 @@ export function usageColumns(layout: UsageLayout): Column[] {
     right("FILE"),
     right("PSS"),
     right("RSS"),
+    ...(layout.ram ? [right("RAM")] : []),
     right("SWAP"),
     ...(layout.hugetlb ? [right("HUGETLB"), right("HUGETLB_USS")] : []),
   ];
@@ -59,6 +62,7 @@ export function usageCells(
     cell("ussFile"),
     cell("pss"),
     cell("rss"),
+    ...(layout.ram ? [cell("ram")] : []),
     cell("swap"),
     ...(layout.hugetlb ? [cell("hugetlb"), cell("hugetlbUss")] : []),
   ];
@@ -74,8 +78,10 @@ export interface UsageJson {
   uss_file: number;
   /** Proportional set size. */
   pss: number;
-  /** Resident frames, each counted once. */
+  /** Resident pages, as the kernel's Rss. */
   rss: number;
+  /** Resident memory, each physical frame once. */
+  ram: number;
   /** Swapped-out pages. */
   swap: number;
   /** Resident hugetlb frames. */
@@ -99,6 +105,7 @@ export function usageJson(usage: Usage): UsageJson {
     uss_file: Math.round(usage.ussFile),
     pss: Math.round(usage.pss),
     rss: Math.round(usage.rss),
+    ram: Math.round(usage.ram),
     swap: Math.round(usage.swap),
     hugetlb: Math.round(usage.hugetlb),
     hugetlb_uss: Math.round(usage.hugetlbUss),

@@ -1,17 +1,32 @@
 // Covers scanPagemapEntries (src/accounting/pagemap_scan.ts): pages with bit 56
 // (mapped exactly once) are counted without a kpagecount read, split anon/file by
-// bit 61; other present pages become frame refs; swapped entries and PFN-less
-// present entries are counted; hugetlb never trusts bit 56; a 2 MiB block that
-// could be PMD-mapped (the kernel copies bit 56 to all 512 entries) goes to refs,
-// while one that cannot be (misaligned or non-contiguous) takes the shortcut.
-// Entries are built with BigInt from the bit layout in pagemap.rst.
+// bit 61; other present pages become frame refs (`slot << 2 | kind`); swapped
+// entries and PFN-less present entries are counted; present entries whose PFN
+// does not fit in 32 bits are counted apart and not referenced; hugetlb never
+// trusts bit 56; a PMD-sized block that could be PMD-mapped (the kernel copies
+// bit 56 to all its entries) goes to refs, while one that cannot be (misaligned
+// or non-contiguous) takes the shortcut. The scan also marks each referenced
+// frame whose count is unknown as pending in the frame table, listing it once in
+// `refs.unread`; meeting a frame already pending sets `refs.waiting`. Batches
+// are sized by the caller (room for every entry scanned) and reused through
+// clearFrameRefs. Entries are built with BigInt from the bit layout in
+// pagemap.rst.
 
 import assert from "node:assert/strict";
 import {
-  createFrameRefs,
-  createScanTally,
+  COUNT_PENDING,
+  COUNT_UNKNOWN,
+  createFrameTable,
   FRAME_FILE,
   FRAME_HUGETLB,
+  frameCount,
+  type FrameTable,
+  setFrameCount,
+} from "../../src/accounting/frame_table.ts";
+import {
+  clearFrameRefs,
+  createFrameRefs,
+  createScanTally,
   type FrameRefs,
   scanPagemapEntries,
   type ScanTally,
@@ -54,30 +69,37 @@ function run(firstPfn: number, count: number, options: PresentOptions = {}): big
   return Array.from({ length: count }, (_, i) => present(firstPfn + i, options));
 }
 
-const NORMAL: ScanTarget = { vma: 0, hugetlb: false, exclusiveShortcut: true };
+const NORMAL: ScanTarget = { slot: 0, hugetlb: false, exclusiveShortcut: true, pmdPages: PMD };
 
+/** Scans all of `entries` (virtual pages from `firstPage` on) into a fresh batch. */
 function scan(
   entries: bigint[],
   firstPage: number,
   target: ScanTarget = NORMAL,
-  vmaCount = 1,
-): { tally: ScanTally; refs: FrameRefs } {
-  const tally = createScanTally(vmaCount);
-  const refs = createFrameRefs();
-  scanPagemapEntries(toWords(entries), entries.length, firstPage, target, tally, refs);
-  return { tally, refs };
+  slots = 1,
+  table: FrameTable = createFrameTable(1024),
+): { tally: ScanTally; refs: FrameRefs; table: FrameTable } {
+  const tally = createScanTally(slots);
+  const refs = createFrameRefs(Math.max(1, entries.length));
+  scanPagemapEntries(toWords(entries), 0, entries.length, firstPage, target, tally, refs, table);
+  return { tally, refs, table };
 }
 
+/** The batch's rows as [pfn, slot, kind]. */
 function refRows(refs: FrameRefs): [number, number, number][] {
   const rows: [number, number, number][] = [];
   for (let row = 0; row < refs.length; row++) {
-    rows.push([refs.pfns[row], refs.vmas[row], refs.kinds[row]]);
+    rows.push([refs.pfns[row], refs.metas[row] >>> 2, refs.metas[row] & 3]);
   }
   return rows;
 }
 
+function unread(refs: FrameRefs): number[] {
+  return [...refs.unread.subarray(0, refs.unreadLength)];
+}
+
 Deno.test("exclusive pages are counted without refs, split anon/file by bit 61", () => {
-  const { tally, refs } = scan([
+  const { tally, refs, table } = scan([
     present(0x1000, { exclusive: true }),
     present(0x1005, { exclusive: true }),
     present(0x2000, { exclusive: true, file: true }),
@@ -89,23 +111,26 @@ Deno.test("exclusive pages are counted without refs, split anon/file by bit 61",
   assert.equal(tally.present, 4);
   assert.equal(tally.swapped[0], 0);
   assert.equal(tally.presentWithoutPfn, 0);
+  // Nothing to read for them.
+  assert.equal(refs.unreadLength, 0);
+  assert.ok(!table.counts.includes(COUNT_PENDING));
 });
 
-Deno.test("non-exclusive present pages become refs in address order, file ones marked", () => {
+Deno.test("non-exclusive present pages become refs in address order, with slot and kind", () => {
   const { tally, refs } = scan(
     [
       present(0x3000),
       NONE,
-      present(0x1_2345_6789, { file: true }), // PFN above 2^32
+      present(0x3100, { file: true }),
       present(0x3000), // the same frame mapped twice: two rows
     ],
     100,
-    { vma: 2, hugetlb: false, exclusiveShortcut: true },
+    { ...NORMAL, slot: 2 },
     3,
   );
   assert.deepEqual(refRows(refs), [
     [0x3000, 2, 0],
-    [0x1_2345_6789, 2, FRAME_FILE],
+    [0x3100, 2, FRAME_FILE],
     [0x3000, 2, 0],
   ]);
   assert.equal(tally.present, 3);
@@ -113,7 +138,20 @@ Deno.test("non-exclusive present pages become refs in address order, file ones m
   assert.equal(tally.exclusiveFile[2], 0);
 });
 
-Deno.test("swapped entries are counted per VMA; empty entries count nothing", () => {
+Deno.test("present entries whose PFN does not fit in 32 bits are counted apart, not referenced", () => {
+  const { tally, refs } = scan([
+    present(0x1_2345_6789, { file: true }),
+    present(0x3000),
+    present(2 ** 32),
+    present(2 ** 53 - 1), // the largest PFN exact in a Number
+  ], 0);
+  assert.deepEqual(refRows(refs), [[0x3000, 0, 0]]);
+  assert.equal(tally.present, 4);
+  assert.equal(tally.presentBeyond32Bits, 3);
+  assert.equal(tally.presentWithoutPfn, 0);
+});
+
+Deno.test("swapped entries are counted per slot; empty entries count nothing", () => {
   const { tally, refs } = scan(
     [
       swapped(1, 0x1234),
@@ -123,11 +161,10 @@ Deno.test("swapped entries are counted per VMA; empty entries count nothing", ()
       NONE,
     ],
     0,
-    { vma: 1, hugetlb: false, exclusiveShortcut: true },
+    { ...NORMAL, slot: 1 },
     2,
   );
-  assert.equal(tally.swapped[1], 3);
-  assert.equal(tally.swapped[0], 0);
+  assert.deepEqual([...tally.swapped], [0, 3]);
   assert.equal(tally.present, 0);
   assert.equal(refs.length, 0);
 });
@@ -167,11 +204,7 @@ Deno.test("hugetlb targets never take the shortcut: every frame is a hugetlb ref
     ...run(0x8_0000, 4, { exclusive: true, file: true }),
     present(0x9_0000, { exclusive: true }),
   ];
-  const { tally, refs } = scan(entries, 0x7f00_0000, {
-    vma: 0,
-    hugetlb: true,
-    exclusiveShortcut: true,
-  });
+  const { tally, refs } = scan(entries, 0x7f00_0000, { ...NORMAL, hugetlb: true });
   assert.equal(tally.exclusiveAnon[0] + tally.exclusiveFile[0], 0);
   assert.deepEqual(refRows(refs), [
     [0x8_0000, 0, FRAME_HUGETLB | FRAME_FILE],
@@ -181,6 +214,23 @@ Deno.test("hugetlb targets never take the shortcut: every frame is a hugetlb ref
     [0x9_0000, 0, FRAME_HUGETLB],
   ]);
 });
+
+Deno.test("exclusiveShortcut false sends every present frame to refs", () => {
+  const entries = [
+    present(0x10, { exclusive: true }),
+    present(0x11, { exclusive: true, file: true }),
+    present(0x12),
+    swapped(),
+    NONE,
+  ];
+  const { tally, refs } = scan(entries, 1, { ...NORMAL, exclusiveShortcut: false });
+  assert.deepEqual(refRows(refs), [[0x10, 0, 0], [0x11, 0, FRAME_FILE], [0x12, 0, 0]]);
+  assert.equal(tally.exclusiveAnon[0] + tally.exclusiveFile[0], 0);
+  assert.equal(tally.swapped[0], 1);
+  assert.equal(tally.present, 3);
+});
+
+// ---- PMD blocks ----
 
 Deno.test("an aligned block of 512 contiguous, 512-aligned exclusive PFNs may be a PMD: all refs", () => {
   const firstPage = 0x7f00_0000_0000 / 4096; // 2 MiB aligned
@@ -199,33 +249,56 @@ Deno.test("a possible PMD block of file pages (shmem THP) also goes to refs", ()
   assert.ok(refRows(refs).every(([, , kind]) => kind === FRAME_FILE));
 });
 
-Deno.test("a possible PMD block above 2^32 PFNs goes to refs", () => {
-  const base = 2 ** 32 + 512 * 7;
-  const { refs } = scan(run(base, PMD, { exclusive: true }), 3 * PMD);
-  assert.equal(refs.length, PMD);
-  assert.equal(refs.pfns[PMD - 1], base + PMD - 1);
+Deno.test("the PMD block size follows pmdPages (16 KiB pages: 2048 entries)", () => {
+  const target = { ...NORMAL, pmdPages: 2048 };
+  const block = scan(run(0x10_0000, 2048, { exclusive: true }), 3 * 2048, target);
+  assert.equal(block.refs.length, 2048);
+  // 512 entries at a 512-aligned page are no PMD block at this size.
+  const small = scan(run(0x10_0000, PMD, { exclusive: true }), 3 * 2048, target);
+  assert.equal(small.refs.length, 0);
+  assert.equal(small.tally.exclusiveAnon[0], PMD);
+});
+
+Deno.test("a possible PMD block above 2^32 PFNs is not referenced, and flags the scan", () => {
+  const { tally, refs } = scan(run(2 ** 32 + PMD * 7, PMD, { exclusive: true }), 3 * PMD);
+  assert.equal(refs.length, 0);
+  // The caller refuses a process with any such entry; the block's first entry
+  // (where the PMD check would run) is enough. The other entries need no PFN
+  // to be counted as mapped once, so the scan may count them so.
+  assert.ok(tally.presentBeyond32Bits >= 1);
+  assert.equal(tally.present, PMD);
 });
 
 Deno.test("PFNs whose low word has bit 31 set (negative as int32) are exact", () => {
-  const { refs } = scan([
-    present(0x8000_0000),
-    present(0xffff_ffff, { file: true }),
-    present(2 ** 53 - 1), // largest PFN exact in a Number: bits 0-52 set
-    present(0x1_8000_0001),
-  ], 0);
+  // One table for frame numbers up to 2^32 - 1: 8 GiB of address space, backed
+  // by memory only where written.
+  const table = createFrameTable(1024);
+  const { refs } = scan(
+    [
+      present(0x8000_0000),
+      present(0xffff_ffff, { file: true }),
+      present(0x7fff_ffff),
+    ],
+    0,
+    NORMAL,
+    1,
+    table,
+  );
   assert.deepEqual(refRows(refs), [
     [0x8000_0000, 0, 0],
     [0xffff_ffff, 0, FRAME_FILE],
-    [2 ** 53 - 1, 0, 0],
-    [0x1_8000_0001, 0, 0],
+    [0x7fff_ffff, 0, 0],
   ]);
-  for (const base of [0x8000_0000, 0xffff_fe00, 0x3_ffff_fe00]) {
-    const pmd = scan(run(base, PMD, { exclusive: true }), 6 * PMD);
+  assert.deepEqual(unread(refs), [0x8000_0000, 0xffff_ffff, 0x7fff_ffff]);
+  assert.equal(table.counts[0xffff_ffff], COUNT_PENDING);
+  for (const base of [0x8000_0000, 0xffff_fe00]) {
+    const pmd = scan(run(base, PMD, { exclusive: true }), 6 * PMD, NORMAL, 1, table);
     assert.equal(pmd.refs.length, PMD, `PMD at PFN ${base.toString(16)}`);
     assert.equal(pmd.refs.pfns[PMD - 1], base + PMD - 1);
     const broken = run(base, PMD, { exclusive: true });
-    broken[PMD - 1] = present(base + PMD, { exclusive: true });
-    assert.equal(scan(broken, 6 * PMD).tally.exclusiveAnon[0], PMD, `broken at ${base}`);
+    broken[PMD - 1] = present(base - 1, { exclusive: true });
+    const shortcut = scan(broken, 6 * PMD, NORMAL, 1, table);
+    assert.equal(shortcut.tally.exclusiveAnon[0], PMD, `broken at ${base.toString(16)}`);
   }
 });
 
@@ -256,8 +329,8 @@ Deno.test("a block whose 512th entry is past entryCount takes the shortcut", () 
   // the reused buffer still holds a matching entry from an earlier read.
   const stale = toWords(run(0x4_0000, PMD, { exclusive: true }));
   const tally = createScanTally(1);
-  const refs = createFrameRefs();
-  scanPagemapEntries(stale, PMD - 1, 4 * PMD, NORMAL, tally, refs);
+  const refs = createFrameRefs(PMD);
+  scanPagemapEntries(stale, 0, PMD - 1, 4 * PMD, NORMAL, tally, refs, createFrameTable(1024));
   assert.equal(refs.length, 0);
   assert.equal(tally.exclusiveAnon[0], PMD - 1);
   const short = scan(run(0x4_0000, PMD - 1, { exclusive: true }), 4 * PMD);
@@ -284,49 +357,44 @@ Deno.test("a PMD block whose copied bit 56 is clear is all refs anyway", () => {
   assert.equal(tally.exclusiveAnon[0], 0);
 });
 
-Deno.test("exclusiveShortcut false sends every present frame to refs", () => {
-  const entries = [
-    present(0x10, { exclusive: true }),
-    present(0x11, { exclusive: true, file: true }),
-    present(0x12),
-    swapped(),
-    NONE,
-  ];
-  const { tally, refs } = scan(entries, 1, { vma: 0, hugetlb: false, exclusiveShortcut: false });
-  assert.deepEqual(refRows(refs), [[0x10, 0, 0], [0x11, 0, FRAME_FILE], [0x12, 0, 0]]);
-  assert.equal(tally.exclusiveAnon[0] + tally.exclusiveFile[0], 0);
-  assert.equal(tally.swapped[0], 1);
-  assert.equal(tally.present, 3);
-});
+// ---- where in the buffer ----
 
-Deno.test("refs grow past their initial capacity and keep every row", () => {
+Deno.test("only entryCount entries from `from` are scanned", () => {
+  const words = toWords([present(1), present(2), present(3), present(4), present(5)]);
   const tally = createScanTally(1);
-  const refs = createFrameRefs(4);
-  const entries = Array.from(
-    { length: 37 },
-    (_, i) => present(1000 + 3 * i, { file: i % 2 === 0 }),
-  );
-  scanPagemapEntries(toWords(entries), entries.length, 0, NORMAL, tally, refs);
-  assert.equal(refs.length, 37);
-  assert.ok(refs.pfns.length >= 37);
-  for (let row = 0; row < 37; row++) {
-    assert.equal(refs.pfns[row], 1000 + 3 * row);
-    assert.equal(refs.vmas[row], 0);
-    assert.equal(refs.kinds[row], row % 2 === 0 ? FRAME_FILE : 0);
-  }
-  const big = scan(run(0x10_0001, 5000), 0).refs; // default capacity 4096
-  assert.equal(big.length, 5000);
-  assert.equal(big.pfns[4999], 0x10_0001 + 4999);
+  const refs = createFrameRefs(5);
+  scanPagemapEntries(words, 1, 2, 0, NORMAL, tally, refs, createFrameTable(1024));
+  assert.deepEqual(refRows(refs), [[2, 0, 0], [3, 0, 0]]);
+  assert.equal(tally.present, 2);
 });
 
-Deno.test("tallies and refs accumulate across calls and VMAs", () => {
+Deno.test("a run scanned from the middle of a buffer is aligned by its own first page", () => {
+  // 7 entries of another mapping, then a block of 512 whose first page is PMD-aligned.
+  const words = toWords([...run(0x100, 7), ...run(0x4_0000, PMD, { exclusive: true })]);
+  const table = createFrameTable(1024);
+  const aligned = createFrameRefs(PMD);
+  scanPagemapEntries(words, 7, PMD, 4 * PMD, NORMAL, createScanTally(1), aligned, table);
+  assert.equal(aligned.length, PMD);
+  assert.equal(aligned.pfns[0], 0x4_0000);
+  const tally = createScanTally(1);
+  const misaligned = createFrameRefs(PMD);
+  scanPagemapEntries(words, 7, PMD, 4 * PMD + 7, NORMAL, tally, misaligned, table);
+  assert.equal(misaligned.length, 0);
+  assert.equal(tally.exclusiveAnon[0], PMD);
+});
+
+Deno.test("tallies and refs accumulate across calls and slots", () => {
   const tally = createScanTally(2);
-  const refs = createFrameRefs();
-  const first = [present(0x50, { exclusive: true }), present(0x51), swapped()];
-  const second = [present(0x60, { exclusive: true, file: true }), present(0x61, { file: true })];
-  scanPagemapEntries(toWords(first), 3, 0, { ...NORMAL, vma: 0 }, tally, refs);
-  scanPagemapEntries(toWords(first), 3, 3, { ...NORMAL, vma: 0 }, tally, refs);
-  scanPagemapEntries(toWords(second), 2, 100, { ...NORMAL, vma: 1 }, tally, refs);
+  const refs = createFrameRefs(8);
+  const table = createFrameTable(1024);
+  const first = toWords([present(0x50, { exclusive: true }), present(0x51), swapped()]);
+  const second = toWords([
+    present(0x60, { exclusive: true, file: true }),
+    present(0x61, { file: true }),
+  ]);
+  scanPagemapEntries(first, 0, 3, 0, NORMAL, tally, refs, table);
+  scanPagemapEntries(first, 0, 3, 3, NORMAL, tally, refs, table);
+  scanPagemapEntries(second, 0, 2, 100, { ...NORMAL, slot: 1 }, tally, refs, table);
   assert.deepEqual([...tally.exclusiveAnon], [2, 0]);
   assert.deepEqual([...tally.exclusiveFile], [0, 1]);
   assert.deepEqual([...tally.swapped], [2, 0]);
@@ -334,11 +402,77 @@ Deno.test("tallies and refs accumulate across calls and VMAs", () => {
   assert.deepEqual(refRows(refs), [[0x51, 0, 0], [0x51, 0, 0], [0x61, 1, FRAME_FILE]]);
 });
 
-Deno.test("only the first entryCount entries of the buffer are scanned", () => {
-  const words = toWords([present(1), present(2), present(3), present(4)]);
+// ---- frames whose count is not known yet ----
+
+Deno.test("a frame of unknown count is marked pending and listed once; a repeat sets waiting", () => {
+  const { refs, table } = scan([present(0x30), present(0x31, { file: true }), present(0x30)], 0);
+  assert.equal(refs.length, 3);
+  assert.deepEqual(unread(refs), [0x30, 0x31]);
+  assert.equal(table.counts[0x30], COUNT_PENDING);
+  assert.equal(table.counts[0x31], COUNT_PENDING);
+  // The second 0x30 finds it pending: this batch's own read will settle it.
+  assert.equal(refs.waiting, true);
+});
+
+Deno.test("a batch of distinct unknown frames does not wait", () => {
+  const { refs } = scan([present(0x30), present(0x31), present(0x32)], 0);
+  assert.deepEqual(unread(refs), [0x30, 0x31, 0x32]);
+  assert.equal(refs.waiting, false);
+});
+
+Deno.test("frames with a recorded count are neither listed nor waited for", () => {
+  const table = createFrameTable(1024);
+  setFrameCount(table, 0x40, 2);
+  setFrameCount(table, 0x41, 0); // not resident
+  setFrameCount(table, 0x42, 70_000); // beyond 16 bits
+  const { refs } = scan([present(0x40), present(0x41), present(0x42)], 0, NORMAL, 1, table);
+  assert.equal(refs.length, 3);
+  assert.equal(refs.unreadLength, 0);
+  assert.equal(refs.waiting, false);
+  assert.equal(frameCount(table, 0x42), 70_000);
+});
+
+Deno.test("another batch meeting a frame still pending waits for it; once recorded, it does not", () => {
+  const table = createFrameTable(1024);
+  const first = scan([present(0x50), present(0x51)], 0, NORMAL, 1, table).refs;
+  assert.deepEqual(unread(first), [0x50, 0x51]);
+  const second = scan([present(0x52), present(0x50)], 0, NORMAL, 1, table).refs;
+  assert.deepEqual(unread(second), [0x52]);
+  assert.equal(second.waiting, true);
+  setFrameCount(table, 0x50, 3);
+  const third = scan([present(0x50)], 0, NORMAL, 1, table).refs;
+  assert.equal(third.unreadLength, 0);
+  assert.equal(third.waiting, false);
+});
+
+Deno.test("swapped, PFN-less and out-of-range entries mark nothing", () => {
+  const { refs, table } = scan([swapped(0, 0x30), PRESENT, present(2 ** 32 + 0x30)], 0);
+  assert.equal(refs.unreadLength, 0);
+  assert.equal(refs.waiting, false);
+  assert.equal(table.counts[0x30], COUNT_UNKNOWN);
+});
+
+Deno.test("a frame beyond the table grows it, and is marked pending there", () => {
+  const table = createFrameTable(32);
+  const { refs } = scan([present(0x1_0000), present(0x1_0000 + PMD * 9)], 0, NORMAL, 1, table);
+  assert.ok(table.counts.length > 0x1_0000 + PMD * 9);
+  assert.deepEqual(unread(refs), [0x1_0000, 0x1_0000 + PMD * 9]);
+  assert.equal(table.counts[0x1_0000 + PMD * 9], COUNT_PENDING);
+});
+
+Deno.test("clearFrameRefs empties a batch for reuse", () => {
+  const table = createFrameTable(1024);
+  const refs = createFrameRefs(4);
   const tally = createScanTally(1);
-  const refs = createFrameRefs();
-  scanPagemapEntries(words, 2, 0, NORMAL, tally, refs);
-  assert.deepEqual(refRows(refs), [[1, 0, 0], [2, 0, 0]]);
-  assert.equal(tally.present, 2);
+  scanPagemapEntries(toWords([present(7), present(7)]), 0, 2, 0, NORMAL, tally, refs, table);
+  assert.equal(refs.waiting, true);
+  clearFrameRefs(refs);
+  assert.equal(refs.length, 0);
+  assert.equal(refs.unreadLength, 0);
+  assert.equal(refs.waiting, false);
+  setFrameCount(table, 7, 2);
+  scanPagemapEntries(toWords([present(8), present(7)]), 0, 2, 0, NORMAL, tally, refs, table);
+  assert.deepEqual(refRows(refs), [[8, 0, 0], [7, 0, 0]]);
+  assert.deepEqual(unread(refs), [8]);
+  assert.equal(refs.waiting, false);
 });

@@ -305,11 +305,12 @@ Deno.test("processes that exit while measured are reported, never a crash", asyn
   const states = new Map<string, number>();
   for (let round = 0; round < 4; round++) {
     // Short-lived processes dying at staggered times across the measurement
-    // (uss starts in ~25 ms and measures for a few ms more); reaped at once, so
-    // their PIDs vanish mid-scan.
+    // (uss starts in ~25 ms and measures for a few ms more, longer on a busy
+    // machine); reaped at once, so their PIDs vanish mid-scan. The last few
+    // outlive any start-up, so that some are surely measured alive.
     const children = Array.from({ length: 40 }, (_, index) =>
       new Deno.Command("sleep", {
-        args: [(0.002 * index + 0.005 * round).toFixed(3)],
+        args: [index >= 36 ? "3" : (0.002 * index + 0.005 * round).toFixed(3)],
         stdin: "null",
         stdout: "null",
         stderr: "null",

@@ -7,7 +7,10 @@
  * members' own figures only by what the region layout predicts:
  *   - group USS - uss_sum = region frames mapped by two or more processes, all
  *     of them inside the group;
- *   - sum of the members' RSS - group RSS = region frames counted more than once;
+ *   - group RSS = the members' RSS added up (page-table entries, as the kernel
+ *     counts them);
+ *   - sum of the members' RAM (each their distinct frames) - group RAM (the
+ *     group's distinct frames) = region frames mapped by more than one member;
  *   - group PSS = sum of the members' PSS, swap = sum of swap.
  * Predictions come from the fixture's parameters (a model of its frames), never
  * from uss output. Root-only tests say so in their names (the exact method).
@@ -103,11 +106,13 @@ function assertExactGroup(
   assert.equal(group.uss, group.uss_anon! + group.uss_file!, `${what}: uss = anon + file`);
 
   const rssSum = sumOf(members, "rss");
-  assert.ok(group.rss! <= rssSum, `${what}: group RSS ${group.rss} <= sum of RSS ${rssSum}`);
+  assert.equal(group.rss, rssSum, `${what}: group RSS is the sum of the members' RSS`);
+  const ramSum = sumOf(members, "ram");
+  assert.ok(group.ram! <= ramSum, `${what}: group RAM ${group.ram} <= sum of RAM ${ramSum}`);
   assert.equal(
-    rssSum - group.rss!,
+    ramSum - group.ram!,
     model.duplicates * PAGE,
-    `${what}: sum of RSS - group RSS = ${model.duplicates} region frames counted twice`,
+    `${what}: sum of RAM - group RAM = ${model.duplicates} region frames of several members`,
   );
   const pssSum = sumOf(members, "pss");
   assert.ok(
@@ -118,7 +123,7 @@ function assertExactGroup(
   assert.equal(group.hugetlb, 0);
   assert.equal(group.hugetlb_uss, 0);
   return `${what}: uss ${group.uss} = uss_sum ${group.uss_sum} + ${model.sharedInside} pages; ` +
-    `rss ${group.rss} = ${rssSum} - ${model.duplicates} pages; pss ${group.pss} (sum ${pssSum})`;
+    `ram ${group.ram} = ${ramSum} - ${model.duplicates} pages; pss ${group.pss} (sum ${pssSum})`;
 }
 
 /** Asserts each member's region row of `uss maps --json PID` against the model. */
@@ -253,6 +258,7 @@ Deno.test({
       assert.equal(group.uss, own.uss);
       assert.equal(group.uss_sum, own.uss);
       assert.equal(group.rss, own.rss);
+      assert.equal(group.ram, own.ram);
       assert.equal(group.pss, own.pss);
     });
   },
@@ -366,7 +372,7 @@ Deno.test("--by name with --name: one group holding every instance of the fixtur
     console.log(assertExactGroup(group, members, frames, "by name"));
   } else {
     assert.equal(group.uss, null, "without privilege group USS is unknown");
-    assert.equal(group.rss, null);
+    assert.equal(group.ram, null);
     assert.equal(group.method, "smaps");
   }
 });
@@ -489,7 +495,7 @@ Deno.test("without privilege: --group and --tree give uss null and uss_sum, the 
       assert.equal(run.json.length, 1);
       const [group] = run.json;
       assert.deepEqual(Object.keys(group), GROUP_KEYS);
-      for (const key of ["uss", "uss_anon", "uss_file", "rss", "hugetlb", "hugetlb_uss"]) {
+      for (const key of ["uss", "uss_anon", "uss_file", "ram", "hugetlb_uss"]) {
         assert.equal(group[key as keyof GroupJson], null, `${key} is unknown without privilege`);
       }
       assert.equal(group.uss_sum, sumOf(members, "uss"), "uss_sum");
@@ -516,7 +522,7 @@ Deno.test("without privilege: --group and --tree give uss null and uss_sum, the 
     const row = run.stdout.split("\n").find((line) => line.startsWith("group:"));
     assert.ok(row, `a group row in:\n${run.stdout}`);
     const cells = row.trim().split(/\s{2,}/);
-    // GROUP PROCS USS USS_SUM ANON FILE PSS RSS SWAP
+    // GROUP PROCS USS USS_SUM ANON FILE PSS RSS RAM SWAP
     assert.equal(cells[1], "3");
     assert.equal(cells[2], "-", `USS is "-": ${row}`);
     assert.notEqual(cells[3], "-", `USS_SUM is known: ${row}`);

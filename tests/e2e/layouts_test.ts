@@ -49,7 +49,17 @@ function address(hex: string): number {
 }
 
 function zeroSizes(): Sizes {
-  return { uss: 0, uss_anon: 0, uss_file: 0, pss: 0, rss: 0, swap: 0, hugetlb: 0, hugetlb_uss: 0 };
+  return {
+    uss: 0,
+    uss_anon: 0,
+    uss_file: 0,
+    pss: 0,
+    rss: 0,
+    ram: 0,
+    swap: 0,
+    hugetlb: 0,
+    hugetlb_uss: 0,
+  };
 }
 
 function sumRows(rows: Sizes[]): Sizes {
@@ -68,11 +78,14 @@ function processSizes(report: ProcessJson): Sizes {
   return sizes;
 }
 
-/** The expected figures of a set of rows: keys not given are 0. */
+/**
+ * The expected figures of a set of rows: keys not given are 0, but RAM is RSS
+ * unless given (they differ only where a process maps a frame more than once).
+ */
 function expectSizes(actual: Sizes, expected: Partial<Sizes>, what: string): void {
   const sizes = zeroSizes();
   for (const key of SIZE_KEYS) sizes[key] = actual[key];
-  assert.deepEqual(sizes, { ...zeroSizes(), ...expected }, what);
+  assert.deepEqual(sizes, { ...zeroSizes(), ram: expected.rss ?? 0, ...expected }, what);
 }
 
 /** Rows of `report` that lie inside [start, end). */
@@ -332,22 +345,26 @@ Deno.test({
     expectSizes(sumRows([first, other]), {
       uss: bytes,
       uss_file: bytes,
-      rss: bytes,
+      rss: 2 * bytes,
+      ram: bytes,
       pss: bytes,
-    }, "both mappings together: each frame once");
-    // Each frame is counted once, in one of the two rows.
-    assert.equal(first.rss + other.rss, bytes);
+    }, "both mappings together: RSS per entry as the kernel counts, each frame once in RAM");
+    // Each frame is unique once and in RAM once, in one of the two rows.
+    assert.equal(first.ram + other.ram, bytes);
+    assert.equal(first.uss + other.uss, bytes);
 
-    // The kernel disagrees by design (mapcount 2 = shared, Rss per entry)...
+    // The kernel calls the frames shared (mapcount 2), with Rss per mapping...
     const kernel = [await readSmapsVma(pid, region), await readSmapsVma(pid, second)];
-    for (const fields of kernel) {
+    for (const [index, fields] of kernel.entries()) {
       assert.equal(fields.Private_Clean + fields.Private_Dirty, 0, "smaps: Private 0");
       assert.equal(fields.Rss, bytes, "smaps: Rss per mapping");
+      assert.equal([first, other][index].rss, fields.Rss, "uss maps: the kernel's Rss");
     }
     // ...and agrees everywhere else in the process.
     const { sizes, rollup } = await measureWithRollup(pid);
     assert.equal(sizes.uss - bytes, rollup.Private_Clean + rollup.Private_Dirty);
-    assert.equal(sizes.rss + bytes, rollup.Rss, "the kernel's Rss counts the frames twice");
+    assert.equal(sizes.rss, rollup.Rss, "RSS is the kernel's Rss");
+    assert.equal(sizes.ram + bytes, rollup.Rss, "RAM counts the doubly mapped frames once");
     assert.ok(Math.abs(sizes.pss - rollup.Pss) < 1024, `PSS ${sizes.pss} vs Pss ${rollup.Pss}`);
   },
 });
@@ -491,7 +508,8 @@ Deno.test({
       expectSizes(row, {
         uss: patterns * page,
         uss_anon: patterns * page,
-        rss: patterns * page,
+        rss: pages * page,
+        ram: patterns * page,
         pss: patterns * page,
       }, "merged region: one frame per pattern, all mapped by this process only");
 
@@ -503,6 +521,7 @@ Deno.test({
       const { sizes, rollup } = await measureWithRollup(pid);
       assert.equal(sizes.uss - row.uss, rollup.Private_Clean + rollup.Private_Dirty);
       assert.equal(sizes.rss - row.rss, rollup.Rss - smaps.Rss);
+      assert.equal(sizes.rss, rollup.Rss, "RSS is the kernel's Rss");
       assert.ok(Math.abs(sizes.pss - rollup.Pss) < 1024, `PSS ${sizes.pss} vs ${rollup.Pss}`);
     } finally {
       // The fixture is gone (disposed at the end of the try block); unmerge what

@@ -216,11 +216,13 @@ Deno.test("maps --by file --json PID: the two mappings of one file merge into on
     else assert.equal(row[key], sum, `merged ${key} = sum of the two rows`);
   }
   if (IS_ROOT) {
-    // Each frame is mapped twice, both times by this process: unique, counted once.
+    // Each frame is mapped twice, both times by this process: unique, once in
+    // RAM, twice in RSS (per entry, as the kernel counts).
     assert.equal(row.uss, PAGES * PAGE, `USS ${JSON.stringify(row)}`);
     assert.equal(row.uss_file, PAGES * PAGE);
     assert.equal(row.uss_anon, 0);
-    assert.equal(row.rss, PAGES * PAGE);
+    assert.equal(row.ram, PAGES * PAGE);
+    assert.equal(row.rss, 2 * PAGES * PAGE);
     assert.ok(Math.abs(row.pss - PAGES * PAGE) <= 1, `pss ${row.pss}`);
   }
   console.log(`maps --by file ${pid}: ${rows.length} files; ${JSON.stringify(row)}`);
@@ -428,9 +430,11 @@ Deno.test("--by file: a file mapped by a fixture tree, with its process count", 
   assert.equal(row.mappings, 2 * (K + 1));
   if (IS_ROOT) {
     // Every frame is mapped 2*(K+1) times, by these processes only: nobody owns
-    // it alone; each process's RSS has each frame once; PSS adds up to one page each.
+    // it alone; each process's RAM has each frame once, its RSS twice; PSS adds
+    // up to one page each.
     assert.equal(row.uss, 0);
-    assert.equal(row.rss, (K + 1) * PAGES * PAGE);
+    assert.equal(row.ram, (K + 1) * PAGES * PAGE);
+    assert.equal(row.rss, 2 * (K + 1) * PAGES * PAGE);
     assert.ok(Math.abs(row.pss - PAGES * PAGE) <= K + 1, `pss ${row.pss}`);
   }
   const binaryPath = Deno.realPathSync(await workersBinary());

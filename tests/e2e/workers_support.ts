@@ -150,7 +150,7 @@ export function memberModel(frames: readonly Frame[], pid: number) {
 /**
  * What the model says about a group (pages): frames shared only inside the
  * group (group USS minus the members' own USS), split anonymous / file, and
- * the frames the members' RSS count more than once (sum of RSS minus group RSS).
+ * the frames more than one member maps (sum of the members' RAM minus group RAM).
  */
 export function groupModel(frames: readonly Frame[], members: readonly number[]) {
   let sharedInside = 0, sharedInsideFile = 0, duplicates = 0;

@@ -1,19 +1,23 @@
 // Covers the pure views of src/measure/aggregate.ts and src/report/order.ts:
-// grouping reports by user or name, inexact groups without frame-level scans,
-// merging mappings by file, and ordering rows.
+// splitting processes into groups by user or by name (groupSpecsBy; the groups'
+// figures are computed while measuring, see tests/accounting/group_test.ts),
+// merging mappings by file (usageByFile, addFileMappings, fileReports,
+// mappingLabel), and ordering rows (orderRows).
 
 import assert from "node:assert/strict";
 import { emptyUsage, type Usage } from "../../src/accounting/usage.ts";
 import {
-  buildGroups,
+  addFileMappings,
+  fileReports,
+  type FileTotals,
   groupSpecsBy,
   mappingLabel,
+  type ProcessIdentity,
   usageByFile,
 } from "../../src/measure/aggregate.ts";
-import type { Measurement } from "../../src/measure/measure.ts";
 import type { ProcessReport } from "../../src/measure/types.ts";
 import type { Vma } from "../../src/procfs/maps.ts";
-import { orderRows } from "../../src/report/order.ts";
+import { orderRows, type SortKey } from "../../src/report/order.ts";
 
 function usage(partial: Partial<Usage>): Usage {
   return { ...emptyUsage(), ...partial };
@@ -48,59 +52,72 @@ function report(pid: number, name: string, uid: number, partial: Partial<Usage>)
   };
 }
 
+function withMaps(pid: number, mappings: [Vma, Partial<Usage>][]): ProcessReport {
+  return {
+    ...report(pid, "p", 0, {}),
+    mappings: mappings.map(([v, u]) => ({ vma: v, usage: usage(u) })),
+  };
+}
+
 const REPORTS: ProcessReport[] = [
-  report(10, "nginx", 0, { uss: 100, pss: 150, rss: 300 }),
-  report(11, "nginx", 33, { uss: 40, pss: 60, rss: 200 }),
+  report(10, "nginx", 0, { uss: 100, pss: 150, rss: 300, swap: 1 }),
+  report(11, "nginx", 33, { uss: 40, pss: 60, rss: 200, swap: 7 }),
   report(12, "nginx", 33, { uss: 50, pss: 70, rss: 200 }),
-  report(13, "bash", 1000, { uss: 5, pss: 9, rss: 20 }),
+  report(13, "bash", 1000, { uss: 5, pss: 9, rss: 20, swap: 3 }),
   { ...report(14, "gone", 1000, {}), state: "exited", usage: null, error: "exited" },
 ];
 
-Deno.test("groupSpecsBy: by name and by user, in order of first appearance, failures left out", () => {
-  assert.deepEqual(groupSpecsBy(REPORTS, "name", String), [
-    { name: "nginx", pids: [10, 11, 12] },
+Deno.test("groupSpecsBy: by name, in order of first appearance", () => {
+  const processes: ProcessIdentity[] = [
+    { pid: 10, name: "nginx", uid: 0 },
+    { pid: 13, name: "bash", uid: 1000 },
+    { pid: 11, name: "nginx", uid: 33 },
+  ];
+  assert.deepEqual(groupSpecsBy(processes, "name", String), [
+    { name: "nginx", pids: [10, 11] },
     { name: "bash", pids: [13] },
   ]);
+});
+
+Deno.test("groupSpecsBy: by user, named by the caller", () => {
   const names = new Map([[0, "root"], [33, "www-data"]]);
-  assert.deepEqual(groupSpecsBy(REPORTS, "user", (uid) => names.get(uid) ?? String(uid)), [
+  const processes: ProcessIdentity[] = [
+    { pid: 10, name: "nginx", uid: 0 },
+    { pid: 11, name: "nginx", uid: 33 },
+    { pid: 13, name: "bash", uid: 1000 },
+    { pid: 12, name: "nginx", uid: 33 },
+  ];
+  assert.deepEqual(groupSpecsBy(processes, "user", (uid) => names.get(uid) ?? String(uid)), [
     { name: "root", pids: [10] },
     { name: "www-data", pids: [11, 12] },
     { name: "1000", pids: [13] },
   ]);
 });
 
-Deno.test("buildGroups: without frame-level scans a group is the sum, flagged inexact", () => {
-  const measurement: Measurement = { reports: REPORTS, groupFigures: () => null };
-  const [nginx, withGone] = buildGroups(measurement, [
-    { name: "nginx", pids: [10, 11, 12] },
-    { name: "bash", pids: [13, 14] },
+Deno.test("groupSpecsBy: unknown names and users get a group of their own", () => {
+  const processes: ProcessIdentity[] = [
+    { pid: 20, name: null, uid: null },
+    { pid: 21, name: "sh", uid: 5 },
+    { pid: 22, name: null, uid: null },
+  ];
+  assert.deepEqual(groupSpecsBy(processes, "name", String), [
+    { name: "?", pids: [20, 22] },
+    { name: "sh", pids: [21] },
   ]);
-  assert.equal(nginx.exact, false);
-  assert.deepEqual(nginx.members, [10, 11, 12]);
-  assert.equal(nginx.usage.uss, 190);
-  assert.equal(nginx.ussSum, 190);
-  assert.equal(nginx.usage.pss, 280);
-  assert.equal(nginx.method, "smaps");
-  assert.deepEqual(withGone.members, [13]); // the exited member is not a member
+  const seen: number[] = [];
+  const byUser = groupSpecsBy(processes, "user", (uid) => {
+    seen.push(uid);
+    return uid < 0 ? "unknown" : `u${uid}`;
+  });
+  assert.deepEqual(byUser, [{ name: "unknown", pids: [20, 22] }, { name: "u5", pids: [21] }]);
+  assert.ok(seen.includes(-1));
 });
 
-Deno.test("buildGroups: exact figures come from the measurement when it has them", () => {
-  const exact = usage({ uss: 999, rss: 1000 });
-  const measurement: Measurement = {
-    reports: REPORTS,
-    groupFigures: (pids) => pids.length === 2 ? { usage: exact, ussSum: 90 } : null,
-  };
-  const [group] = buildGroups(measurement, [{ name: "www", pids: [11, 12] }]);
-  assert.equal(group.exact, true);
-  assert.equal(group.usage.uss, 999);
-  assert.equal(group.ussSum, 90);
+Deno.test("groupSpecsBy: no processes, no groups", () => {
+  assert.deepEqual(groupSpecsBy([], "user", String), []);
 });
 
 Deno.test("usageByFile: merges mappings per path, keeps (deleted), names anonymous memory", () => {
-  const withMaps = (pid: number, mappings: [Vma, Partial<Usage>][]): ProcessReport => ({
-    ...report(pid, "p", 0, {}),
-    mappings: mappings.map(([v, u]) => ({ vma: v, usage: usage(u) })),
-  });
   const files = usageByFile([
     withMaps(1, [
       [vma("/lib/libc.so", 1), { uss: 1, rss: 10 }],
@@ -110,13 +127,34 @@ Deno.test("usageByFile: merges mappings per path, keeps (deleted), names anonymo
     withMaps(2, [[vma("/lib/libc.so", 1), { rss: 10 }], [vma("/tmp/x", 4, true), { uss: 8 }]]),
   ]);
   const byName = new Map(files.map((file) => [file.file, file]));
+  assert.deepEqual([...byName.keys()], ["/lib/libc.so", "[anon]", "/tmp/x (deleted)"]);
   assert.deepEqual(byName.get("/lib/libc.so")?.pids, [1, 2]);
   assert.equal(byName.get("/lib/libc.so")?.mappings, 3);
-  assert.equal(byName.get("/lib/libc.so")?.usage.rss, 40);
-  assert.equal(byName.get("/lib/libc.so")?.usage.uss, 3);
-  assert.equal(byName.get("[anon]")?.usage.uss, 4);
-  assert.equal(byName.get("/tmp/x (deleted)")?.usage.uss, 8);
-  assert.equal(mappingLabel({ vma: vma("[heap]", 9), usage: usage({}) }), "[heap]");
+  assert.deepEqual(byName.get("/lib/libc.so")?.usage, usage({ uss: 3, rss: 40 }));
+  assert.deepEqual(byName.get("[anon]")?.usage, usage({ uss: 4 }));
+  assert.deepEqual(byName.get("/tmp/x (deleted)")?.pids, [2]);
+});
+
+Deno.test("usageByFile: processes without mappings add nothing", () => {
+  assert.deepEqual(usageByFile([report(1, "p", 0, { uss: 5 })]), []);
+});
+
+Deno.test("addFileMappings adds process by process; fileReports lists PIDs ascending", () => {
+  const totals: FileTotals = new Map();
+  addFileMappings(totals, withMaps(9, [[vma("/bin/sh", 1), { uss: 1, pss: 2 }]]));
+  addFileMappings(totals, withMaps(3, [[vma("/bin/sh", 1), { uss: 4, pss: 8 }]]));
+  addFileMappings(totals, withMaps(9, [[vma("/bin/sh", 5), { rss: 16 }]]));
+  assert.deepEqual(fileReports(totals), [
+    { file: "/bin/sh", pids: [3, 9], mappings: 3, usage: usage({ uss: 5, pss: 10, rss: 16 }) },
+  ]);
+});
+
+Deno.test("mappingLabel: the path, [anon] for unnamed memory, (deleted) kept", () => {
+  const label = (v: Vma) => mappingLabel({ vma: v, usage: usage({}) });
+  assert.equal(label(vma("[heap]", 9)), "[heap]");
+  assert.equal(label(vma("[anon:v8]", 9)), "[anon:v8]");
+  assert.equal(label(vma("", 9)), "[anon]");
+  assert.equal(label(vma("/usr/lib/a b.so", 9, true)), "/usr/lib/a b.so (deleted)");
 });
 
 Deno.test("orderRows: sizes largest first, pid and name ascending, reverse, limit, failures last", () => {
@@ -125,14 +163,14 @@ Deno.test("orderRows: sizes largest first, pid and name ascending, reverse, limi
     id: (r: ProcessReport) => r.pid,
     name: (r: ProcessReport) => r.name ?? "",
   };
-  const pids = (
-    sort: "uss" | "pss" | "rss" | "pid" | "name",
-    reverse = false,
-    limit: number | null = null,
-  ) => orderRows(REPORTS, { sort, reverse, limit }, fields).map((r) => r.pid);
+  const pids = (sort: SortKey | null, reverse = false, limit: number | null = null) =>
+    orderRows(REPORTS, { sort, reverse, limit }, fields).map((r) => r.pid);
   assert.deepEqual(pids("uss"), [10, 12, 11, 13, 14]);
   assert.deepEqual(pids("rss"), [10, 11, 12, 13, 14]); // ties broken by PID
+  assert.deepEqual(pids("swap"), [11, 13, 10, 12, 14]);
   assert.deepEqual(pids("pid", true), [14, 13, 12, 11, 10]);
   assert.deepEqual(pids("name"), [13, 14, 10, 11, 12]);
   assert.deepEqual(pids("pss", false, 2), [10, 12]);
+  assert.deepEqual(pids(null), [10, 11, 12, 13, 14]);
+  assert.deepEqual(pids(null, true, 1), [14]);
 });

@@ -1,0 +1,451 @@
+/**
+ * What a run knows about physical frames, indexed by frame number (PFN), and the
+ * one accounting rule that turns page-table entries into figures.
+ *
+ * The rule (README, "Methods"): a frame is unique to a process, or to a group of
+ * processes, when its kpagecount (less the entries the measuring tool itself
+ * holds) equals the number of that process's (group's) own entries mapping it.
+ * So a file mapped twice, or pages KSM merged inside one process, stay unique,
+ * and memory shared only inside a group is the group's. PSS adds
+ * `PAGE_SIZE / count` per entry, untruncated. Frames with kpagecount 0 (the zero
+ * page, untracked PFNs) are not resident.
+ *
+ * Memory is bounded by the machine, not by what it runs: per frame, the count
+ * (2 bytes), one bit "already seen in this process" and, when groups are
+ * accounted, a group entry counter (1 byte, wider counters only for frames that
+ * one group maps 255 times or more). Processes are accounted one after another
+ * and groups member after member, so these scratch values are per process and per
+ * group; they are reset lazily, a block of frames at a time, by epoch stamps,
+ * never by a pass over the whole table. Large typed arrays are backed by memory
+ * only where they are written, so a table costs what the frames in use touch.
+ *
+ * Pure: no I/O.
+ *
+ * @module
+ */
+
+import type { FrameRefs } from "./pagemap_scan.ts";
+
+/** A referenced frame is a file or shmem page (pagemap bit 61). */
+export const FRAME_FILE = 1;
+/** A referenced frame belongs to a hugetlb mapping. */
+export const FRAME_HUGETLB = 2;
+
+/** `counts` value: the frame's kpagecount was not read yet. */
+export const COUNT_UNKNOWN = 0;
+/** `counts` value: a read of the frame's kpagecount is under way. */
+export const COUNT_PENDING = 1;
+/** `counts` value: the count is too large for 16 bits; see `largeCounts`. */
+export const COUNT_LARGE = 2;
+/** `counts` value: kpagecount 0, the frame is not resident memory (zero page, untracked). */
+export const COUNT_NOT_RESIDENT = 3;
+/** `counts` value for a count `n`: `COUNT_BASE + n`. */
+export const COUNT_BASE = 4;
+const MAX_DIRECT_COUNT = 0xffff - COUNT_BASE;
+
+/** Frames per epoch stamp: the granularity of lazy resets. */
+const BLOCK_FRAMES = 32;
+const BLOCK_SHIFT = 5;
+/** Group counters at this value continue in the wide chunks. */
+const GROUP_SATURATED = 0xff;
+/** Frames per wide group-counter chunk. */
+const WIDE_CHUNK_SHIFT = 12;
+const WIDE_CHUNK_FRAMES = 1 << WIDE_CHUNK_SHIFT;
+
+/** Per-frame state of one run. */
+export interface FrameTable {
+  /**
+   * Per PFN: {@link COUNT_UNKNOWN}, {@link COUNT_PENDING}, {@link COUNT_LARGE},
+   * {@link COUNT_NOT_RESIDENT}, or `COUNT_BASE + n` where `n` is the number of
+   * entries mapping the frame that are not the tool's own.
+   */
+  counts: Uint16Array;
+  /** Counts of frames marked {@link COUNT_LARGE}. */
+  largeCounts: Map<number, number>;
+  /** One bit per frame: the current process has an entry for it. */
+  seen: Uint32Array;
+  /** The process epoch each word of `seen` belongs to. */
+  seenStamps: Uint32Array;
+  processEpoch: number;
+  /** Entries of the current process beyond its first, for frames it maps more than once. */
+  repeats: Map<number, number>;
+  /** Per frame: entries of the current group (saturating; see `wideGroupCounts`). */
+  groupCounts: Uint8Array;
+  /** The group epoch each block of `groupCounts` belongs to. */
+  groupStamps: Uint32Array;
+  groupEpoch: number;
+  /** Group counters of frames whose `groupCounts` saturated, by chunk of PFNs. */
+  wideGroupCounts: (Uint32Array | undefined)[];
+}
+
+/**
+ * Creates a table for frame numbers below `frames` (it grows if a larger one
+ * turns up).
+ *
+ * @example
+ * ```ts
+ * const table = createFrameTable(1 << 20);
+ * table.counts.length; // 1048576
+ * ```
+ */
+export function createFrameTable(frames: number): FrameTable {
+  const size = Math.max(BLOCK_FRAMES, Math.ceil(frames / BLOCK_FRAMES) * BLOCK_FRAMES);
+  return {
+    counts: new Uint16Array(size),
+    largeCounts: new Map(),
+    seen: new Uint32Array(size / BLOCK_FRAMES),
+    seenStamps: new Uint32Array(size / BLOCK_FRAMES),
+    processEpoch: 0,
+    repeats: new Map(),
+    groupCounts: new Uint8Array(0),
+    groupStamps: new Uint32Array(0),
+    groupEpoch: 0,
+    wideGroupCounts: [],
+  };
+}
+
+function grown<T extends Uint8Array | Uint16Array | Uint32Array>(array: T, length: number): T {
+  if (array.length === 0 || array.length >= length) return array;
+  const larger = new (array.constructor as new (length: number) => T)(length);
+  larger.set(array);
+  return larger;
+}
+
+/**
+ * Makes room for frame number `pfn` (doubling, so growth is rare).
+ *
+ * @throws {RangeError} for frame numbers from 2^32 on.
+ * @example
+ * ```ts
+ * ensureFrame(table, 5_000_000);
+ * ```
+ */
+export function ensureFrame(table: FrameTable, pfn: number): void {
+  if (pfn < table.counts.length) return;
+  // Frame numbers index 32-bit words below (16 TiB of physical address space).
+  if (pfn >= 2 ** 32) throw new RangeError(`frame number ${pfn} is beyond 2^32`);
+  let size = table.counts.length * 2;
+  while (size <= pfn) size *= 2;
+  const blocks = size / BLOCK_FRAMES;
+  table.counts = grown(table.counts, size);
+  table.seen = grown(table.seen, blocks);
+  table.seenStamps = grown(table.seenStamps, blocks);
+  table.groupCounts = grown(table.groupCounts, size);
+  table.groupStamps = grown(table.groupStamps, blocks);
+}
+
+/**
+ * Records a frame's kpagecount `raw`, less `own` entries the measuring tool
+ * itself holds on it.
+ *
+ * @example
+ * ```ts
+ * setFrameCount(table, 42, 3, 1);
+ * frameCount(table, 42); // 2
+ * ```
+ */
+export function setFrameCount(table: FrameTable, pfn: number, raw: number, own = 0): void {
+  if (raw === 0) {
+    table.counts[pfn] = COUNT_NOT_RESIDENT;
+    return;
+  }
+  const others = raw > own ? raw - own : 0;
+  if (others <= MAX_DIRECT_COUNT) {
+    table.counts[pfn] = COUNT_BASE + others;
+    table.largeCounts.delete(pfn);
+  } else {
+    table.counts[pfn] = COUNT_LARGE;
+    table.largeCounts.set(pfn, others);
+  }
+}
+
+/**
+ * A frame's recorded count (entries other than the tool's own), -1 when it is
+ * not resident.
+ *
+ * @throws {RangeError} when the count was never recorded.
+ * @example
+ * ```ts
+ * frameCount(table, 42);
+ * ```
+ */
+export function frameCount(table: FrameTable, pfn: number): number {
+  const value = table.counts[pfn];
+  if (value >= COUNT_BASE) return value - COUNT_BASE;
+  if (value === COUNT_NOT_RESIDENT) return -1;
+  if (value === COUNT_LARGE) return table.largeCounts.get(pfn)!;
+  throw new RangeError(`frame ${pfn} has no recorded count`);
+}
+
+/**
+ * Starts accounting a new process: its "seen" bits and repeat counts start empty.
+ *
+ * @example
+ * ```ts
+ * beginProcess(table);
+ * ```
+ */
+export function beginProcess(table: FrameTable): void {
+  table.repeats.clear();
+  if (++table.processEpoch > 0xffff_fffe) {
+    table.seenStamps.fill(0);
+    table.processEpoch = 1;
+  }
+}
+
+/**
+ * Starts accounting a new group: its entry counters start at zero. The first
+ * call allocates the group counters.
+ *
+ * @example
+ * ```ts
+ * beginGroup(table);
+ * ```
+ */
+export function beginGroup(table: FrameTable): void {
+  if (table.groupCounts.length === 0) {
+    table.groupCounts = new Uint8Array(table.counts.length);
+    table.groupStamps = new Uint32Array(table.counts.length / BLOCK_FRAMES);
+  }
+  if (++table.groupEpoch > 0xffff_fffe) {
+    table.groupStamps.fill(0);
+    table.groupEpoch = 1;
+  }
+}
+
+/** Offsets of the figures of one slot (a mapping, or the whole process) in a figures array. */
+export const USS_ANON = 0;
+/** See {@link USS_ANON}. */
+export const USS_FILE = 1;
+/** See {@link USS_ANON}. */
+export const PSS = 2;
+/** See {@link USS_ANON}. */
+export const RSS = 3;
+/** See {@link USS_ANON}. */
+export const SWAP = 4;
+/** See {@link USS_ANON}. */
+export const HUGETLB = 5;
+/** See {@link USS_ANON}. */
+export const HUGETLB_USS = 6;
+/** See {@link USS_ANON}. */
+export const RAM = 7;
+/** Figures per slot. */
+export const FIELDS = 8;
+
+/** A process being accounted: its figures per slot, in bytes. */
+export interface ProcessAccount {
+  /** `slots × FIELDS` figures, indexed by the offsets above. */
+  figures: Float64Array;
+  /**
+   * Frames whose recorded count was below this process's own entries: the
+   * count was read before the frame was mapped again, or the frame moved.
+   */
+  moved: number[];
+  /** Count the tool's own entries too (when the tool measures itself). */
+  includeSelf: boolean;
+}
+
+/** The group figures accumulated from frame references, in bytes. */
+export interface GroupAccount {
+  ussAnon: number;
+  ussFile: number;
+  hugetlbUss: number;
+  /** Distinct resident frames (hugetlb aside). */
+  ram: number;
+}
+
+/**
+ * Creates the account of a process with `slots` slots.
+ *
+ * @example
+ * ```ts
+ * const account = createProcessAccount(vmas.length);
+ * ```
+ */
+export function createProcessAccount(slots: number, includeSelf = false): ProcessAccount {
+  return { figures: new Float64Array(Math.max(1, slots) * FIELDS), moved: [], includeSelf };
+}
+
+/**
+ * Forgets the recorded counts of `pfns` (frames that moved), so that the next
+ * reader reads them afresh.
+ *
+ * @example
+ * ```ts
+ * forgetCounts(table, account.moved);
+ * ```
+ */
+export function forgetCounts(table: FrameTable, pfns: readonly number[]): void {
+  for (const pfn of pfns) {
+    if (table.counts[pfn] !== COUNT_PENDING) table.counts[pfn] = COUNT_UNKNOWN;
+    table.largeCounts.delete(pfn);
+  }
+}
+
+function clearGroupBlock(table: FrameTable, block: number): void {
+  const start = block << BLOCK_SHIFT;
+  table.groupCounts.fill(0, start, start + BLOCK_FRAMES);
+  const wide = table.wideGroupCounts[start >>> WIDE_CHUNK_SHIFT];
+  if (wide) {
+    const offset = start & (WIDE_CHUNK_FRAMES - 1);
+    wide.fill(0, offset, offset + BLOCK_FRAMES);
+  }
+}
+
+/** Adds one entry to the current group's counter of `pfn` and returns the new value. */
+function bumpGroupCount(table: FrameTable, pfn: number): number {
+  const narrow = table.groupCounts[pfn];
+  if (narrow < GROUP_SATURATED - 1) {
+    table.groupCounts[pfn] = narrow + 1;
+    return narrow + 1;
+  }
+  const chunk = pfn >>> WIDE_CHUNK_SHIFT;
+  const wide = table.wideGroupCounts[chunk] ??= new Uint32Array(WIDE_CHUNK_FRAMES);
+  const offset = pfn & (WIDE_CHUNK_FRAMES - 1);
+  if (narrow === GROUP_SATURATED - 1) {
+    table.groupCounts[pfn] = GROUP_SATURATED;
+    wide[offset] = GROUP_SATURATED;
+    return GROUP_SATURATED;
+  }
+  return ++wide[offset];
+}
+
+function addToSlot(
+  figures: Float64Array,
+  slot: number,
+  ussAnon: number,
+  ussFile: number,
+  pss: number,
+  rss: number,
+  hugetlb: number,
+  hugetlbUss: number,
+  ram: number,
+): void {
+  const base = slot * FIELDS;
+  figures[base + USS_ANON] += ussAnon;
+  figures[base + USS_FILE] += ussFile;
+  figures[base + PSS] += pss;
+  figures[base + RSS] += rss;
+  figures[base + HUGETLB] += hugetlb;
+  figures[base + HUGETLB_USS] += hugetlbUss;
+  figures[base + RAM] += ram;
+}
+
+/**
+ * Accounts a batch of the current process's frame references: RSS, PSS and USS
+ * into the slot of each entry (a frame becomes unique at the entry that makes the
+ * process's own entries reach its count; it enters RAM at its first entry), and,
+ * when `group` is given, the frames that become unique to the current group.
+ *
+ * Every frame of the batch must have a recorded count; the counts are a snapshot
+ * and are not re-read here. A frame whose count is below the process's own
+ * entries (it was mapped again after its count was read, or it moved) is listed
+ * in `account.moved` once and counted unique, clamped: the caller measures the
+ * process again with fresh counts. `selfEntries` gives the tool's own entries on
+ * a frame, added back when the tool measures itself.
+ *
+ * @example
+ * ```ts
+ * beginProcess(table);
+ * const account = createProcessAccount(1);
+ * accountRefs(table, batch, account, null, 4096, () => 0);
+ * account.figures[USS_ANON];
+ * ```
+ */
+export function accountRefs(
+  table: FrameTable,
+  batch: FrameRefs,
+  account: ProcessAccount,
+  group: GroupAccount | null,
+  pageSize: number,
+  selfEntries: (pfn: number) => number,
+): void {
+  const { pfns, metas, length } = batch;
+  const { counts, seen, seenStamps, repeats, groupCounts, groupStamps } = table;
+  const processEpoch = table.processEpoch;
+  const groupEpoch = table.groupEpoch;
+  const includeSelf = account.includeSelf;
+  const figures = account.figures;
+  // Figures of the current slot, kept in locals (a slot's entries come in runs;
+  // no closure may capture these, or they would live on the heap).
+  let slot = -1;
+  let ussAnon = 0, ussFile = 0, pss = 0, rss = 0, hugetlb = 0, hugetlbUss = 0, ram = 0;
+  let groupAnon = 0, groupFile = 0, groupHugetlb = 0, groupRam = 0;
+  for (let i = 0; i < length; i++) {
+    const pfn = pfns[i];
+    const value = counts[pfn];
+    if (value === COUNT_NOT_RESIDENT) continue;
+    let others = value >= COUNT_BASE ? value - COUNT_BASE : frameCount(table, pfn);
+    if (includeSelf) others += selfEntries(pfn);
+
+    const word = pfn >>> BLOCK_SHIFT;
+    const bit = 1 << (pfn & (BLOCK_FRAMES - 1));
+    if (seenStamps[word] !== processEpoch) {
+      seenStamps[word] = processEpoch;
+      seen[word] = 0;
+    }
+    let own = 1;
+    if ((seen[word] & bit) === 0) seen[word] |= bit;
+    else {
+      own = (repeats.get(pfn) ?? 1) + 1;
+      repeats.set(pfn, own);
+    }
+    // First entry past the count: a stale count, or a frame that moved.
+    if (own > others && own === (others < 1 ? 1 : others + 1)) account.moved.push(pfn);
+
+    const meta = metas[i];
+    if (meta >>> 2 !== slot) {
+      if (slot >= 0) {
+        addToSlot(figures, slot, ussAnon, ussFile, pss, rss, hugetlb, hugetlbUss, ram);
+      }
+      ussAnon =
+        ussFile =
+        pss =
+        rss =
+        hugetlb =
+        hugetlbUss =
+        ram =
+          0;
+      slot = meta >>> 2;
+    }
+    // A count below the first entry means the frame moved: counted unique, clamped.
+    const unique = own === others || (own === 1 && others < 1);
+    let kind = 0; // 0 anon, 1 file, 2 hugetlb
+    if ((meta & FRAME_HUGETLB) !== 0) {
+      kind = 2;
+      hugetlb += pageSize;
+      if (unique) hugetlbUss += pageSize;
+    } else {
+      rss += pageSize;
+      if (own === 1) ram += pageSize;
+      pss += pageSize / (others > own ? others : own);
+      if ((meta & FRAME_FILE) !== 0) {
+        kind = 1;
+        if (unique) ussFile += pageSize;
+      } else if (unique) ussAnon += pageSize;
+    }
+
+    if (group === null) continue;
+    const block = pfn >>> BLOCK_SHIFT;
+    if (groupStamps[block] !== groupEpoch) {
+      groupStamps[block] = groupEpoch;
+      clearGroupBlock(table, block);
+    }
+    const entries = groupCounts[pfn] < GROUP_SATURATED - 1
+      ? ++groupCounts[pfn]
+      : bumpGroupCount(table, pfn);
+    if (entries === 1 && kind !== 2) groupRam += pageSize;
+    if (entries === others || (entries === 1 && others < 1)) {
+      if (kind === 2) groupHugetlb += pageSize;
+      else if (kind === 1) groupFile += pageSize;
+      else groupAnon += pageSize;
+    }
+  }
+  if (slot >= 0) addToSlot(figures, slot, ussAnon, ussFile, pss, rss, hugetlb, hugetlbUss, ram);
+  if (group !== null) {
+    group.ussAnon += groupAnon;
+    group.ussFile += groupFile;
+    group.hugetlbUss += groupHugetlb;
+    group.ram += groupRam;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Which pagemap reads cover a process's VMAs: one read per run of nearby VMAs
+ * rather than one per VMA (a JVM or a browser has tens of thousands), never
+ * across a VMA that is not to be read, never across a chunk boundary (so reads
+ * stay bounded and a PMD block is never split between two reads). Pure.
+ *
+ * @module
+ */
+
+import type { MapRanges } from "../procfs/maps.ts";
+
+/** The runs of pages to read, in address order. */
+export interface ReadPlan {
+  /** First page of each run. */
+  firstPage: Float64Array;
+  /** Pages in each run. */
+  pages: Float64Array;
+  /** Number of runs. */
+  count: number;
+}
+
+/**
+ * Plans the reads of the VMAs whose `selected` entry is non-zero. Selected VMAs
+ * next to each other in the list merge into one run when the hole between them
+ * is at most `maxGapPages` (unmapped pages read as zero entries, cheaply); runs
+ * are cut at multiples of `chunkPages`.
+ *
+ * @example
+ * ```ts
+ * const plan = planReads(ranges, new Uint8Array(ranges.count).fill(1), 65536, 1024);
+ * ```
+ */
+export function planReads(
+  ranges: MapRanges,
+  selected: Uint8Array,
+  chunkPages: number,
+  maxGapPages: number,
+): ReadPlan {
+  const firstPage: number[] = [];
+  const pages: number[] = [];
+  const flush = (start: number, end: number) => {
+    for (let page = start; page < end;) {
+      const stop = Math.min(end, (Math.floor(page / chunkPages) + 1) * chunkPages);
+      firstPage.push(page);
+      pages.push(stop - page);
+      page = stop;
+    }
+  };
+  let runStart = -1;
+  let runEnd = -1;
+  let previous = -2;
+  for (let index = 0; index < ranges.count; index++) {
+    const start = ranges.startPage[index];
+    const end = ranges.endPage[index];
+    if (selected[index] === 0 || end <= start) continue;
+    if (
+      runStart >= 0 && previous === index - 1 && start >= runEnd && start - runEnd <= maxGapPages
+    ) {
+      runEnd = end;
+    } else {
+      if (runStart >= 0) flush(runStart, runEnd);
+      runStart = start;
+      runEnd = end;
+    }
+    previous = index;
+  }
+  if (runStart >= 0) flush(runStart, runEnd);
+  return {
+    firstPage: Float64Array.from(firstPage),
+    pages: Float64Array.from(pages),
+    count: firstPage.length,
+  };
+}
