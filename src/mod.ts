@@ -62,5 +62,16 @@ export type { GroupFigures } from "./accounting/group.ts";
 export type { KpagecountFile } from "./procfs/kpagecount.ts";
 export type { PagemapFile } from "./procfs/pagemap.ts";
 export type { Vma } from "./procfs/maps.ts";
-export { type NullableUsage, type ProcessJson, processToJson } from "./report/processes.ts";
-export type { UsageJson } from "./report/usage_columns.ts";
+export { type Measure, MEASURES, usageJson } from "./report/measures.ts";
+export type {
+  Accounting,
+  FilesResult,
+  GroupsResult,
+  MachineMemory,
+  MappingsResult,
+  ProcessesResult,
+  ProcessRow,
+  ViewResult,
+} from "./report/result.ts";
+export { processJson, resultJson } from "./report/json.ts";
+export { renderMetrics, resultMetrics } from "./report/prometheus.ts";

@@ -28,6 +28,7 @@ export const PROCESS_KEYS = [
   "pid",
   "name",
   "uid",
+  "ppid",
   ...SIZE_KEYS,
   "method",
   "state",
@@ -53,6 +54,7 @@ export interface ProcessJson extends Record<SizeKey, number | null> {
   pid: number;
   name: string | null;
   uid: number | null;
+  ppid: number | null;
   user?: string;
   method: string | null;
   state: string;
@@ -137,7 +139,9 @@ export const LISTING_KEYS = [
   "zombies",
   "kernel_threads",
   "failed",
+  "unmeasured",
   "method",
+  "excluded",
 ];
 
 /** `uss --json` without PIDs. */
@@ -150,5 +154,9 @@ export interface ListingJson {
   zombies: number;
   kernel_threads: number;
   failed: number;
+  /** Every PID looked at but not measured (kernel threads aside), with why. */
+  unmeasured: { pid: number; name: string | null; state: string; error: string | null }[];
   method: string;
+  /** The tool itself and the launchers that started it. */
+  excluded: number[];
 }

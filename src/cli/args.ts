@@ -10,6 +10,7 @@
  * @module
  */
 import type { MethodChoice } from "../measure/types.ts";
+import { MEASURES } from "../report/measures.ts";
 import { SORT_KEYS, type SortKey } from "../report/order.ts";
 
 /** Largest PID Linux can hand out: PIDs stay below PID_MAX_LIMIT (2^22 on 64-bit). */
@@ -27,12 +28,20 @@ export class UsageError extends Error {
 /** Ways to group processes (`file` groups mappings instead). */
 export type GroupBy = "user" | "name" | "file";
 
+/** Output formats. */
+export type Format = "table" | "json" | "ndjson" | "csv" | "prometheus";
+
+/** Every output format, for validation. */
+export const FORMATS: readonly Format[] = ["table", "json", "ndjson", "csv", "prometheus"];
+
 /** What the command line asks for. */
 export interface CliOptions {
   command: "processes" | "maps" | "help" | "version";
   /** PIDs given as arguments: each gets its own row, failures included. */
   pids: number[];
-  json: boolean;
+  format: Format;
+  /** `--columns`: column ids for tables and CSV, in order; null for the view's default. */
+  columns: string[] | null;
   bytes: boolean;
   method: MethodChoice;
   procRoot: string;
@@ -51,14 +60,22 @@ export interface CliOptions {
   group: number[] | null;
   /** `--jobs`: processes read at once; null for the default. */
   jobs: number | null;
+  /** `--watch`: seconds between samples; null to measure once. */
+  watch: number | null;
+  /** `--count`: samples to take in watch mode; null for no end. */
+  count: number | null;
 }
 
-/** The text of `uss --help`. */
-export const HELP = `uss: how much memory a process really owns (USS, PSS, RSS, swap)
+/** The text of `uss --help`; the figures and their meanings come from the table of measures. */
+export function helpText(): string {
+  const width = Math.max(...MEASURES.map((measure) => measure.json.length)) + 2;
+  const figures = MEASURES.map((measure) => `  ${measure.json.padEnd(width)}${measure.help}`);
+  return `uss: how much memory a process really owns (USS, PSS, RSS, swap)
 
 Usage:
   uss [OPTIONS]              every readable process, largest USS first
-  uss [OPTIONS] PID...       the given processes, one row each
+  uss [OPTIONS] PID...       the given processes, one row each (a thread ID
+                             stands for its process)
   uss maps [OPTIONS] PID     where one process's memory lives, one row per mapping
 
 Views and groups:
@@ -68,17 +85,26 @@ Views and groups:
   --tree PID                 PID and all its descendants as one group
   --group PID,PID,...        these processes as one group
 
-Selecting and ordering:
+Selecting and ordering (every process, --by):
   --user NAME|UID            only processes of this user
   --name REGEX               only processes whose name or command line matches
   --pid PID,PID,...          only these processes
-  --sort uss|pss|rss|swap|pid|name   (default uss, largest first)
+                             (with PIDs as arguments these are a usage error)
+  --sort FIGURE|pid|name     (default uss, largest first)
   --reverse                  reverse the order
   --limit N                  print the first N rows
 
-Output and method:
-  --json                     JSON (sizes in integer bytes)
+Output:
+  --format table|json|ndjson|csv|prometheus   (default table)
+  --json                     same as --format json (sizes in integer bytes)
+  -c, --columns LIST         table and CSV columns, e.g. pid,name,uss,pss,uss%,command
+                             (FIGURE% is its share of memory; see the README for all)
   --bytes                    exact byte counts instead of KiB/MiB/GiB
+  --watch SECONDS            measure again every SECONDS: a table redrawn in place on a
+                             terminal, else one JSON object per sample (NDJSON)
+  --count N                  with --watch: stop after N samples
+
+Method:
   --method auto|kpagecount|smaps   exact frame counting (root) or the kernel's smaps
   --proc-root DIR            read a procfs mounted at DIR instead of /proc
   --jobs N                   read N processes at once (default: CPUs, 2 to 8); figures
@@ -86,8 +112,13 @@ Output and method:
   -h, --help                 show this help
   -V, --version              show the version
 
+Figures (sizes in bytes; a group's uss, uss_anon, uss_file, ram and hugetlb_uss
+are its own, the others its members' sums):
+${figures.join("\n")}
+
 Exit codes: 0 all measured, 1 some process given by PID could not be measured,
-2 usage error, 3 cannot read procfs here, 4 internal error.`;
+2 usage error, 3 cannot read procfs here, 4 internal error, 5 cannot write output.`;
+}
 
 const METHODS: readonly MethodChoice[] = ["auto", "kpagecount", "smaps"];
 const GROUP_BY: readonly GroupBy[] = ["user", "name", "file"];
@@ -186,6 +217,10 @@ export function parsePid(text: string): number {
 export function parseCli(argv: string[]): CliOptions {
   const { values, positionals: words } = scanOptions(argv, {
     json: { type: "boolean" },
+    format: { type: "string" },
+    columns: { type: "string", short: "c" },
+    watch: { type: "string" },
+    count: { type: "string" },
     bytes: { type: "boolean" },
     method: { type: "string" },
     "proc-root": { type: "string" },
@@ -237,6 +272,37 @@ export function parseCli(argv: string[]): CliOptions {
     return Number(value);
   };
   const limit = positive("limit");
+  let watch: number | null = null;
+  if (text("watch") !== undefined) {
+    watch = Number(text("watch"));
+    if (!/^[0-9]+(\.[0-9]+)?$/.test(text("watch")!) || watch < 0.1 || watch > 86400) {
+      throw new UsageError(
+        `invalid --watch ${JSON.stringify(text("watch"))}: expected seconds from 0.1 to 86400`,
+      );
+    }
+  }
+  const count = positive("count");
+  if (count !== null && watch === null) throw new UsageError("--count needs --watch");
+  let format: Format = oneOf("format", FORMATS, "table");
+  if (flag("json")) {
+    if (text("format") !== undefined && format !== "json") {
+      throw new UsageError(`--json contradicts --format ${format}`);
+    }
+    format = "json";
+  }
+  let columns: string[] | null = null;
+  if (text("columns") !== undefined) {
+    columns = text("columns")!.split(",").map((part) => part.trim()).filter((part) => part);
+    if (columns.length === 0) throw new UsageError("--columns needs at least one column");
+    if (format !== "table" && format !== "csv") {
+      throw new UsageError("--columns chooses table and CSV columns; JSON has every key");
+    }
+  }
+  if (watch !== null && (format === "csv" || format === "prometheus")) {
+    throw new UsageError(
+      "--watch prints a table on a terminal or JSON lines: use --format table|json|ndjson",
+    );
+  }
   let name: RegExp | null = null;
   if (text("name") !== undefined) {
     try {
@@ -268,11 +334,21 @@ export function parseCli(argv: string[]): CliOptions {
   if (maps && (tree !== null || group !== null)) {
     throw new UsageError("uss maps takes one PID, not --tree or --group");
   }
+  const filters = user !== null || name !== null || text("pid") !== undefined;
+  if (filters && (pids.length > 0 || tree !== null || group !== null)) {
+    throw new UsageError(
+      "--user, --name and --pid select among all processes; with PIDs, --tree or --group there is nothing to select",
+    );
+  }
+  if (format === "prometheus" && (maps || by === "file")) {
+    throw new UsageError("--format prometheus exports processes and groups, not mappings");
+  }
 
   return {
     command: flag("help") ? "help" : flag("version") ? "version" : maps ? "maps" : "processes",
     pids,
-    json: flag("json"),
+    format,
+    columns,
     bytes: flag("bytes"),
     method: oneOf("method", METHODS, "auto"),
     procRoot,
@@ -286,5 +362,7 @@ export function parseCli(argv: string[]): CliOptions {
     tree,
     group,
     jobs: positive("jobs", 64),
+    watch,
+    count,
   };
 }

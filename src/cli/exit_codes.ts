@@ -14,3 +14,5 @@ export const EXIT_USAGE = 2;
 export const EXIT_ENVIRONMENT = 3;
 /** A bug in uss: please report it. */
 export const EXIT_INTERNAL = 4;
+/** The output could not be written (a full disk, a closed pipe). */
+export const EXIT_OUTPUT = 5;

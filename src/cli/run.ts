@@ -6,24 +6,14 @@
  */
 
 import denoConfig from "../../deno.json" with { type: "json" };
-import { EnvironmentError, type MeasureContext, openContext } from "../measure/context.ts";
-import { type CliOptions, HELP, parseCli, UsageError } from "./args.ts";
-import { EXIT_ENVIRONMENT, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from "./exit_codes.ts";
-import { printErr, printOut } from "./output.ts";
-import { fileView, givenView, groupByView, listingView, mapsView, oneGroupView } from "./views.ts";
-
-function fallbackNote(context: MeasureContext): string {
-  return `uss: note: ${context.fallbackReason}; figures come from the kernel's smaps (method smaps); run as root for exact ones`;
-}
-
-function view(options: CliOptions) {
-  if (options.command === "maps") return mapsView;
-  if (options.pids.length > 0) return givenView;
-  if (options.tree !== null || options.group !== null) return oneGroupView;
-  if (options.by === "file") return fileView;
-  if (options.by !== null) return groupByView;
-  return listingView;
-}
+import { EnvironmentError, openContext } from "../measure/context.ts";
+import { ColumnError } from "../report/columns.ts";
+import { helpText, parseCli, UsageError } from "./args.ts";
+import { EXIT_ENVIRONMENT, EXIT_INTERNAL, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE } from "./exit_codes.ts";
+import { OutputError, printErr, printOut } from "./output.ts";
+import { renderResult } from "./render.ts";
+import { chooseView, openSession, ViewError } from "./views.ts";
+import { watch } from "./watch.ts";
 
 /**
  * Runs the command with `argv` (without the program name).
@@ -31,40 +21,42 @@ function view(options: CliOptions) {
  * @returns the exit code (see `exit_codes.ts`).
  * @example
  * ```ts
- * Deno.exit(await run(Deno.args));
+ * import { run } from "./run.ts";
+ * await run(["--version"]); // 0, after printing "uss 0.x.y"
  * ```
  */
 export async function run(argv: string[]): Promise<number> {
-  let options: CliOptions;
   try {
-    options = parseCli(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    printErr(`uss: ${error.message} (see uss --help)`);
-    return EXIT_USAGE;
-  }
-  if (options.command === "help") {
-    printOut(HELP);
-    return EXIT_OK;
-  }
-  if (options.command === "version") {
-    printOut(`uss ${denoConfig.version}`);
-    return EXIT_OK;
-  }
-  try {
+    const options = parseCli(argv);
+    if (options.command === "help") {
+      printOut(helpText());
+      return EXIT_OK;
+    }
+    if (options.command === "version") {
+      printOut(`uss ${denoConfig.version}`);
+      return EXIT_OK;
+    }
     const context = openContext({
       procRoot: options.procRoot,
       method: options.method,
       jobs: options.jobs ?? undefined,
     });
     try {
-      if (context.fallbackReason && !options.json) printErr(fallbackNote(context));
-      return await view(options)(context, options);
+      const session = openSession(context, options);
+      const view = chooseView(options);
+      if (options.watch !== null) return await watch(session, view);
+      const result = await view(session);
+      const text = renderResult(result, options);
+      if (options.format === "table") {
+        for (const note of [...session.notes, ...result.notes]) printErr(`uss: ${note}`);
+      }
+      if (text !== "") printOut(text);
+      return result.exitCode;
     } finally {
       context.close();
     }
   } catch (error) {
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || error instanceof ColumnError) {
       printErr(`uss: ${error.message} (see uss --help)`);
       return EXIT_USAGE;
     }
@@ -72,8 +64,16 @@ export async function run(argv: string[]): Promise<number> {
       printErr(`uss: ${error.message}`);
       return EXIT_ENVIRONMENT;
     }
+    if (error instanceof ViewError) {
+      printErr(`uss: ${error.message}`);
+      return error.exitCode;
+    }
+    if (error instanceof OutputError) {
+      printErr(`uss: ${error.message}`);
+      return EXIT_OUTPUT;
+    }
     const message = error instanceof Error ? error.message : String(error);
-    printErr(`uss: internal error: ${message.split("\n")[0]} (please report this)`);
+    printErr(`uss: internal error: ${message} (please report this)`);
     return EXIT_INTERNAL;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The views of the `uss` command: given PIDs, every process, groups, files and
- * one process's mappings. Each measures what it needs, prints, and returns its
- * exit code.
+ * one process's mappings. Each decides what to measure, measures it and
+ * returns a result (rows, totals, what was not measured, notes, exit code);
+ * printing is the renderers' job.
  *
  * @module
  */
@@ -11,48 +12,92 @@ import {
   addFileMappings,
   fileReports,
   type FileTotals,
-  type GroupReport,
   type GroupSpec,
   groupSpecsBy,
 } from "../measure/aggregate.ts";
 import type { MeasureContext } from "../measure/context.ts";
 import { measure, type Measurement, type MeasureRunOptions } from "../measure/measure.ts";
-import { identify, selectPids, treePids } from "../measure/select.ts";
-import type { ProcessReport } from "../measure/types.ts";
-import { readMeminfo, usedMemory } from "../procfs/meminfo.ts";
-import { readUsers } from "../procfs/users.ts";
-import { formatBytes } from "../report/format.ts";
 import {
-  fileToJson,
-  groupToJson,
+  identify,
+  resolveThreads,
+  selectPids,
+  selfAndLaunchers,
+  treePids,
+} from "../measure/select.ts";
+import type { ProcessReport } from "../measure/types.ts";
+import { ProcError } from "../procfs/files.ts";
+import { readMeminfo, usedMemory } from "../procfs/meminfo.ts";
+import { readCmdline, readStat } from "../procfs/process_info.ts";
+import { readUsers } from "../procfs/users.ts";
+import {
   orderFiles,
   orderGroups,
-  renderFileTable,
-  renderGroupTable,
-} from "../report/groups.ts";
-import { mappingsToJson, renderMappingTable } from "../report/mappings.ts";
-import { type Ordering, orderRows } from "../report/order.ts";
-import { processToJson, renderProcessTable } from "../report/processes.ts";
-import { usageJson } from "../report/usage_columns.ts";
+  type Ordering,
+  orderMappings,
+  orderProcesses,
+} from "../report/order.ts";
+import type {
+  Accounting,
+  FilesResult,
+  GroupsResult,
+  MachineMemory,
+  MappingsResult,
+  ProcessesResult,
+  ProcessRow,
+  ViewResult,
+} from "../report/result.ts";
 import { type CliOptions, UsageError } from "./args.ts";
 import { EXIT_OK, EXIT_PARTIAL } from "./exit_codes.ts";
-import { printErr, printOut } from "./output.ts";
 import { progressReporter } from "./progress.ts";
 
-/** Resolves UIDs to names from /etc/passwd, once, falling back to numbers. */
-function userNames(): (uid: number) => string {
+/** A view cannot go on (its root process is missing, a kernel thread, …): one line, an exit code. */
+export class ViewError extends Error {
+  /** The exit code to end with. */
+  readonly exitCode: number;
+  /** Creates the error. */
+  constructor(message: string, exitCode: number) {
+    super(message);
+    this.name = "ViewError";
+    this.exitCode = exitCode;
+  }
+}
+
+/** What views share across one run (and across the samples of a watch). */
+export interface Session {
+  context: MeasureContext;
+  options: CliOptions;
+  /** The owner's user name of a UID (the UID as text without a name), null when unknown. */
+  userName(uid: number | null): string | null;
+  /** Notes gathered outside any one result (printed once). */
+  notes: string[];
+}
+
+/** A view: reads what it needs through the session's context and returns its result. */
+export type View = (session: Session) => Promise<ViewResult>;
+
+/**
+ * Opens a session: user names come from /etc/passwd, read once when first
+ * needed; if it cannot be read, UIDs are shown as numbers and a note says why.
+ */
+export function openSession(context: MeasureContext, options: CliOptions): Session {
   let users: Map<number, string> | null = null;
-  let failed = false;
-  return (uid) => {
-    if (!users && !failed) {
-      try {
-        users = readUsers();
-      } catch (error) {
-        failed = true;
-        printErr(`uss: note: ${(error as Error).message}; showing numeric user IDs`);
+  const notes: string[] = [];
+  return {
+    context,
+    options,
+    notes,
+    userName(uid) {
+      if (uid === null) return null;
+      if (users === null) {
+        try {
+          users = readUsers();
+        } catch (error) {
+          users = new Map();
+          notes.push(`note: ${(error as Error).message}; showing numeric user IDs`);
+        }
       }
-    }
-    return users?.get(uid) ?? String(uid);
+      return users.get(uid) ?? String(uid);
+    },
   };
 }
 
@@ -74,38 +119,46 @@ function ordering(options: CliOptions, fallback: Ordering["sort"]): Ordering {
   return { sort: options.sort ?? fallback, reverse: options.reverse, limit: options.limit };
 }
 
-function orderProcesses(reports: ProcessReport[], order: Ordering): ProcessReport[] {
-  return orderRows(reports, order, {
-    usage: (report) => report.usage,
-    id: (report) => report.pid,
-    name: (report) => report.name ?? "",
-  });
-}
-
-function measureSelected(
-  context: MeasureContext,
+function measureWith(
+  session: Session,
   pids: readonly number[],
-  options: CliOptions,
   run: MeasureRunOptions = {},
 ): Promise<Measurement> {
-  const onProgress = options.json ? undefined : progressReporter();
-  return measure(context, pids, { ...run, onProgress });
-}
-
-/** The PIDs of the every-process views, after `--user`, `--name` and `--pid`. */
-function selection(context: MeasureContext, options: CliOptions): number[] {
-  return selectPids(context, {
-    uid: options.user === null ? undefined : resolveUser(options.user),
-    name: options.name ?? undefined,
-    pids: options.pidFilter ?? undefined,
+  const { options } = session;
+  const quiet = options.format !== "table" || options.watch !== null;
+  return measure(session.context, pids, {
+    ...run,
+    onProgress: quiet ? undefined : progressReporter(),
   });
 }
 
-/**
- * What happened to every PID a machine-wide view looked at, besides those it
- * measured: so that each is accounted for.
- */
-function missing(reports: readonly ProcessReport[]) {
+/** Reports as rows: user names, and command lines when a column shows them. */
+function rowsOf(session: Session, reports: readonly ProcessReport[]): ProcessRow[] {
+  const wantsCommand = session.options.columns?.some((id) => id.toLowerCase() === "command");
+  return reports.map((report) => {
+    const row: ProcessRow = { ...report, user: session.userName(report.uid) };
+    if (wantsCommand) {
+      try {
+        row.command = readCmdline(session.context.procRoot, report.pid);
+      } catch {
+        row.command = null;
+      }
+    }
+    return row;
+  });
+}
+
+function machineMemory(context: MeasureContext): MachineMemory | null {
+  try {
+    const info = readMeminfo(context.procRoot);
+    return info.total > 0 ? { ...info, used: usedMemory(info) } : null;
+  } catch {
+    return null; // context only
+  }
+}
+
+/** Every PID a machine-wide view looked at, measured or in one of the counts. */
+function accountingOf(session: Session, reports: readonly ProcessReport[]): Accounting {
   const count = (...states: ProcessReport["state"][]) =>
     reports.filter((report) => states.includes(report.state)).length;
   return {
@@ -113,192 +166,248 @@ function missing(reports: readonly ProcessReport[]) {
     unreadable: count("permission-denied"),
     exited: count("exited", "no-such-process"),
     zombies: count("zombie"),
-    kernel_threads: count("kernel-thread"),
+    kernelThreads: count("kernel-thread"),
     failed: count("error"),
+    unmeasured: rowsOf(
+      session,
+      reports.filter((report) => report.state !== "ok" && report.state !== "kernel-thread"),
+    ),
   };
 }
 
-function missingLines(reports: readonly ProcessReport[]): string[] {
-  const { unreadable, exited, zombies, failed } = missing(reports);
-  const processes = (count: number) => `${count} process${count === 1 ? "" : "es"}`;
-  const lines: string[] = [];
-  if (unreadable > 0) {
-    lines.push(`${processes(unreadable)} not readable: run as root or as their user`);
-  }
-  if (exited > 0) lines.push(`${processes(exited)} exited during the scan`);
-  if (zombies > 0) lines.push(`${processes(zombies)} exited, not yet reaped (zombies)`);
-  if (failed > 0) lines.push(`${processes(failed)} could not be read (see --json for reasons)`);
-  return lines;
+function base(session: Session, exitCode: number, notes: string[] = []) {
+  const { context } = session;
+  const method = context.method;
+  const fallback = context.fallbackReason
+    ? [
+      `note: ${context.fallbackReason}; figures come from the kernel's smaps (method smaps); run as root for exact ones`,
+    ]
+    : [];
+  return {
+    method,
+    notes: [...fallback, ...notes],
+    exitCode,
+    memory: machineMemory(context),
+  };
 }
 
-/** `uss PID...`: one row per PID, failures included; exit 1 if any failed. */
-export async function givenView(context: MeasureContext, options: CliOptions): Promise<number> {
-  const pids = [...new Set(options.pids)];
-  const { reports } = await measureSelected(context, pids, options);
-  const shown = orderProcesses(reports, ordering(options, null));
-  const names = userNames();
-  if (options.json) {
-    printOut(JSON.stringify(shown.map((report) => processToJson(report, names)), null, 2));
-  } else {
-    printOut(renderProcessTable(shown, {
-      bytes: options.bytes,
-      total: pids.length > 1,
-      userName: names,
-      method: true,
-    }));
-  }
-  return reports.every((report) => report.state === "ok") ? EXIT_OK : EXIT_PARTIAL;
+/** The processes of the machine-wide views, after `--user`, `--name` and `--pid`. */
+function selection(session: Session): { pids: number[]; excluded: number[] } {
+  const { context, options } = session;
+  const excluded = selfAndLaunchers(context);
+  const filter = options.pidFilter ? resolveThreads(context, options.pidFilter).pids : undefined;
+  const pids = selectPids(context, {
+    uid: options.user === null ? undefined : resolveUser(options.user),
+    name: options.name ?? undefined,
+    pids: filter,
+    exclude: new Set(excluded),
+  });
+  return { pids, excluded };
+}
+
+function threadNotes(threads: Map<number, number>): string[] {
+  return [...threads].map(([thread, process]) =>
+    `note: ${thread} is a thread of process ${process}: measured as ${process}`
+  );
+}
+
+/** `uss PID...`: one row per process, failures included; exit 1 if any failed. */
+export async function givenView(session: Session): Promise<ProcessesResult> {
+  const { context, options } = session;
+  const { pids, threads } = resolveThreads(context, options.pids);
+  const { reports } = await measureWith(session, pids);
+  const measured = reports.filter((report) => report.state === "ok");
+  const failed = reports.some((report) => report.state !== "ok");
+  return {
+    kind: "processes",
+    listing: false,
+    processes: rowsOf(session, orderProcesses(reports, ordering(options, null))),
+    total: {
+      processes: measured.length,
+      usage: sumUsages(measured.map((report) => report.usage!)),
+    },
+    accounting: null,
+    excluded: [],
+    ...base(session, failed ? EXIT_PARTIAL : EXIT_OK, threadNotes(threads)),
+  };
 }
 
 /** `uss`: every readable process, largest USS first, with totals and what was missed. */
-export async function listingView(context: MeasureContext, options: CliOptions): Promise<number> {
-  const { reports } = await measureSelected(context, selection(context, options), options);
+export async function listingView(session: Session): Promise<ProcessesResult> {
+  const { pids, excluded } = selection(session);
+  const { reports } = await measureWith(session, pids);
   const measured = reports.filter((report) => report.state === "ok");
-  const shown = orderProcesses(measured, ordering(options, "uss"));
-  const total = sumUsages(measured.map((report) => report.usage!));
-  let used: number | null = null;
-  try {
-    used = usedMemory(readMeminfo(context.procRoot));
-  } catch { /* meminfo is context only */ }
-  const names = userNames();
-  if (options.json) {
-    printOut(JSON.stringify(
-      {
-        processes: shown.map((report) => processToJson(report, names)),
-        total: {
-          processes: measured.length,
-          ...usageJson(total),
-          used_memory: used,
-        },
-        ...missing(reports),
-        method: context.method,
-      },
-      null,
-      2,
-    ));
-    return EXIT_OK;
-  }
-  printOut(renderProcessTable(shown, {
-    bytes: options.bytes,
-    userName: names,
-    total: true,
-    totalOf: { processes: measured.length, usage: total },
-  }));
-  const lines = [
-    `method ${context.method}` +
-    (used !== null && used > 0
-      ? `; PSS total ${formatBytes(total.pss)} = ${
-        Math.round((total.pss / used) * 100)
-      }% of used memory (${formatBytes(used)}, as free(1) counts it)`
-      : ""),
-    ...missingLines(reports),
-  ];
-  printOut(lines.join("\n"));
-  return EXIT_OK;
+  return {
+    kind: "processes",
+    listing: true,
+    processes: rowsOf(session, orderProcesses(measured, ordering(session.options, "uss"))),
+    total: {
+      processes: measured.length,
+      usage: sumUsages(measured.map((report) => report.usage!)),
+    },
+    accounting: accountingOf(session, reports),
+    excluded,
+    ...base(session, EXIT_OK),
+  };
 }
 
-function printGroups(groups: GroupReport[], options: CliOptions): void {
-  if (options.json) {
-    printOut(JSON.stringify(groups.map(groupToJson), null, 2));
-    return;
-  }
-  printOut(renderGroupTable(groups, options.bytes));
-  if (groups.some((group) => !group.exact)) {
-    printErr(
-      "uss: note: exact group USS needs frame-level access (root); USS_SUM adds up the members' own USS",
-    );
-  }
-}
+const INEXACT_NOTE =
+  "note: exact group USS needs frame-level access (root); USS_SUM adds up the members' own USS";
 
 /** `--by user|name`: one row per user or program, with exact group USS. */
-export async function groupByView(context: MeasureContext, options: CliOptions): Promise<number> {
-  const pids = selection(context, options);
-  const names = userNames();
-  const specs = groupSpecsBy(identify(context, pids), options.by as "user" | "name", names);
-  const measurement = await measureSelected(context, pids, options, { groups: specs });
+export async function groupByView(session: Session): Promise<GroupsResult> {
+  const { context, options } = session;
+  const { pids } = selection(session);
+  const by = options.by as "user" | "name";
+  const specs = groupSpecsBy(
+    identify(context, pids),
+    by,
+    (uid) => session.userName(uid) ?? String(uid),
+  );
+  const measurement = await measureWith(session, pids, { groups: specs });
   const groups = orderGroups(measurement.groups, ordering(options, "uss"));
-  printGroups(groups, options);
-  if (!options.json) {
-    const lines = missingLines(measurement.reports);
-    if (lines.length > 0) printOut(lines.join("\n"));
-  }
-  return EXIT_OK;
+  return {
+    kind: "groups",
+    by,
+    groups,
+    members: null,
+    accounting: accountingOf(session, measurement.reports),
+    ...base(session, EXIT_OK, groups.some((group) => !group.exact) ? [INEXACT_NOTE] : []),
+  };
 }
 
-/** `--tree PID` and `--group PID,...`: the members, then the group's exact figures. */
-export async function oneGroupView(
-  context: MeasureContext,
-  options: CliOptions,
-): Promise<number> {
+/** The root of `--tree`: a process (a thread stands for it), not a kernel thread. */
+function treeRoot(session: Session, pid: number): number {
+  const { context } = session;
+  const [root] = resolveThreads(context, [pid]).pids;
+  try {
+    const stat = readStat(context.procRoot, root);
+    if (stat.kernelThread) {
+      throw new ViewError(
+        `${root} is a kernel thread: kernel threads have no user memory to measure`,
+        EXIT_PARTIAL,
+      );
+    }
+  } catch (error) {
+    if (error instanceof ProcError && error.kind === "not-found") {
+      throw new ViewError(`${pid}: no such process`, EXIT_PARTIAL);
+    }
+    if (!(error instanceof ProcError)) throw error;
+  }
+  return root;
+}
+
+/** `--tree PID` and `--group PID,...`: every member, then the group's exact figures. */
+export async function oneGroupView(session: Session): Promise<GroupsResult> {
+  const { context, options } = session;
   let pids: number[];
   let label: string;
+  let notes: string[] = [];
+  let root: number | null = null;
   if (options.tree !== null) {
-    pids = treePids(context, options.tree);
-    if (pids.length === 0) {
-      printErr(`uss: ${options.tree}: no such process`);
-      return EXIT_PARTIAL;
-    }
-    label = `tree:${options.tree}`;
+    root = treeRoot(session, options.tree);
+    pids = treePids(context, root, new Set(selfAndLaunchers(context)));
+    if (pids.length === 0) throw new ViewError(`${options.tree}: no such process`, EXIT_PARTIAL);
+    const [identity] = identify(context, [root]);
+    label = `tree:${root}${identity?.name ? ` (${identity.name})` : ""}`;
   } else {
-    pids = [...new Set(options.group!)];
+    const resolved = resolveThreads(context, options.group!);
+    pids = resolved.pids;
+    notes = threadNotes(resolved.threads);
     label = `group:${pids.join(",")}`;
   }
-  if (options.tree !== null) {
-    const [root] = identify(context, [options.tree]);
-    if (root?.name) label += ` (${root.name})`;
-  }
   const spec: GroupSpec = { name: label, pids };
-  const measurement = await measureSelected(context, pids, options, { groups: [spec] });
-  const groups = measurement.groups;
-  const names = userNames();
-  // In a tree, processes that exit while it is read are normal; in an explicit group they count.
-  const members = options.tree !== null
-    ? measurement.reports.filter((report) => report.state === "ok")
-    : measurement.reports;
-  if (options.json) printGroups(groups, options);
-  else {
-    printOut(renderProcessTable(orderProcesses(members, ordering(options, "uss")), {
-      bytes: options.bytes,
-      userName: names,
-    }));
-    printOut("");
-    printGroups(groups, options);
-  }
-  const failed = options.tree === null &&
-    measurement.reports.some((report) => report.state !== "ok");
-  return failed ? EXIT_PARTIAL : EXIT_OK;
+  const measurement = await measureWith(session, pids, { groups: [spec] });
+  const [group] = measurement.groups;
+  // A tree's members come and go; only its root counts for the exit code.
+  const failed = measurement.reports.some((report) =>
+    report.state !== "ok" && (root === null || report.pid === root)
+  );
+  return {
+    kind: "groups",
+    by: root !== null ? "tree" : "group",
+    groups: [group],
+    members: rowsOf(session, orderProcesses(measurement.reports, ordering(options, "uss"))),
+    accounting: null,
+    ...base(
+      session,
+      failed ? EXIT_PARTIAL : EXIT_OK,
+      group.exact || group.members.length === 0 ? notes : [...notes, INEXACT_NOTE],
+    ),
+  };
 }
 
 /** `--by file`: per mapped file, the processes mapping it and their sums. */
-export async function fileView(context: MeasureContext, options: CliOptions): Promise<number> {
+export async function fileView(session: Session): Promise<FilesResult> {
   const totals: FileTotals = new Map();
-  const { reports } = await measureSelected(context, selection(context, options), options, {
+  const { pids } = selection(session);
+  const { reports } = await measureWith(session, pids, {
     mappings: true,
     onMappings: (report) => addFileMappings(totals, report),
   });
-  const files = orderFiles(fileReports(totals), ordering(options, "uss"));
-  if (options.json) printOut(JSON.stringify(files.map(fileToJson), null, 2));
-  else {
-    printOut(renderFileTable(files, options.bytes));
-    const lines = missingLines(reports);
-    if (lines.length > 0) printOut(lines.join("\n"));
-  }
-  return EXIT_OK;
+  const files = fileReports(totals);
+  return {
+    kind: "files",
+    process: null,
+    files: orderFiles(files, ordering(session.options, "uss")),
+    count: files.length,
+    mappings: files.reduce((sum, file) => sum + file.mappings, 0),
+    accounting: accountingOf(session, reports),
+    ...base(session, EXIT_OK),
+  };
 }
 
 /** `maps PID`: one process's mappings (or files), with totals equal to its figures. */
-export async function mapsView(context: MeasureContext, options: CliOptions): Promise<number> {
-  const { reports: [report] } = await measureSelected(context, options.pids, options, {
-    mappings: true,
-  });
-  const mapsOptions = {
-    ...ordering(options, "uss"),
-    byFile: options.by === "file",
-    bytes: options.bytes,
+export async function mapsView(session: Session): Promise<MappingsResult | FilesResult> {
+  const { context, options } = session;
+  const { pids, threads } = resolveThreads(context, options.pids);
+  const { reports: [report] } = await measureWith(session, pids, { mappings: true });
+  const [process] = rowsOf(session, [{ ...report, mappings: undefined }]);
+  const failed = report.state !== "ok";
+  const notes = [
+    ...threadNotes(threads),
+    ...(failed ? [`${report.pid}: ${report.error ?? report.state}`] : []),
+  ];
+  const order = ordering(options, "uss");
+  const mappings = report.mappings ?? [];
+  if (options.by === "file") {
+    const totals: FileTotals = new Map();
+    addFileMappings(totals, report);
+    const files = fileReports(totals);
+    return {
+      kind: "files",
+      process,
+      files: orderFiles(files, order),
+      count: files.length,
+      mappings: mappings.length,
+      accounting: null,
+      ...base(session, failed ? EXIT_PARTIAL : EXIT_OK, notes),
+    };
+  }
+  return {
+    kind: "mappings",
+    process,
+    mappings: orderMappings(mappings, order),
+    count: mappings.length,
+    ...base(session, failed ? EXIT_PARTIAL : EXIT_OK, notes),
   };
-  if (options.json) {
-    printOut(JSON.stringify(mappingsToJson(report, mapsOptions, userNames()), null, 2));
-  } else if (report.state === "ok") printOut(renderMappingTable(report, mapsOptions));
-  else printErr(`uss: ${report.pid}: ${report.error}`);
-  return report.state === "ok" ? EXIT_OK : EXIT_PARTIAL;
+}
+
+/**
+ * The view the command line asks for.
+ *
+ * @example
+ * ```ts
+ * import { chooseView, listingView } from "./views.ts";
+ * import { parseCli } from "./args.ts";
+ * chooseView(parseCli([])) === listingView; // true
+ * ```
+ */
+export function chooseView(options: CliOptions): View {
+  if (options.command === "maps") return mapsView;
+  if (options.pids.length > 0) return givenView;
+  if (options.tree !== null || options.group !== null) return oneGroupView;
+  if (options.by === "file") return fileView;
+  if (options.by !== null) return groupByView;
+  return listingView;
 }

@@ -146,6 +146,7 @@ function reportOf(context: MeasureContext, job: Job, withMappings: boolean): Pro
     uid: scan.uid,
     ppid: scan.stat.ppid,
     startTime: scan.stat.startTime,
+    vss: scan.vss,
     state: "ok",
     error: null,
     method: "kpagecount",

@@ -77,6 +77,8 @@ export interface ProcessScan {
   /** Slots the figures are kept in: one per VMA, or 1 for process totals. */
   slots: number;
   tally: ScanTally;
+  /** Virtual size in bytes. */
+  vss: number;
 }
 
 /** Where a reader hands its frame references, and what it reads counts with. */
@@ -179,15 +181,16 @@ export function measureBySmaps(
   context: MeasureContext,
   pid: number,
   stat: ProcessStat,
-  uid: number,
+  status: ProcessStatus,
   withMappings: boolean,
 ): ProcessReport {
   const base = {
     pid,
     name: stat.name,
-    uid,
+    uid: status.uid,
     ppid: stat.ppid,
     startTime: stat.startTime,
+    vss: status.virtual,
     state: "ok" as const,
     error: null,
     method: "smaps" as const,
@@ -448,7 +451,7 @@ export async function scanProcess(
       return { kind: "report", report: failedReport(pid, "zombie", stat, uid) };
     }
     if (context.method === "smaps" || sink === null) {
-      return { kind: "report", report: measureBySmaps(context, pid, stat, uid, withMappings) };
+      return { kind: "report", report: measureBySmaps(context, pid, stat, status, withMappings) };
     }
     const pageSize = context.pageSize;
     const maps = readProcessMaps(context, pid, status, withMappings);
@@ -482,9 +485,12 @@ export async function scanProcess(
           ),
         };
       }
-      return { kind: "report", report: measureBySmaps(context, pid, stat, uid, withMappings) };
+      return { kind: "report", report: measureBySmaps(context, pid, stat, status, withMappings) };
     }
-    return { kind: "scan", scan: { pid, stat, uid, vmas: maps.vmas, slots, tally } };
+    return {
+      kind: "scan",
+      scan: { pid, stat, uid, vmas: maps.vmas, slots, tally, vss: status.virtual },
+    };
   } catch (error) {
     return { kind: "report", report: reportForError(context, pid, error, stat, uid) };
   }

@@ -8,7 +8,7 @@
 
 import { ProcError } from "../procfs/files.ts";
 import { listPids } from "../procfs/pids.ts";
-import { readCmdline, readStat, readStatus } from "../procfs/process_info.ts";
+import { readArgv, readCmdline, readStat, readStatus } from "../procfs/process_info.ts";
 import type { ProcessIdentity } from "./aggregate.ts";
 import {
   EnvironmentError,
@@ -25,6 +25,8 @@ export interface ProcessFilter {
   name?: RegExp;
   /** Only these PIDs. */
   pids?: readonly number[];
+  /** Never these (the tool and its launchers). */
+  exclude?: ReadonlySet<number>;
 }
 
 /** A per-process read failed: fatal only when the sandbox refused it or it is not a procfs error. */
@@ -53,9 +55,9 @@ export function allPids(context: MeasureContext): number[] {
 }
 
 /**
- * The PIDs that pass `filter`, ascending. The tool itself and kernel threads are
- * left out; processes that vanish while being checked are dropped (they would be
- * reported as gone by the measurement anyway).
+ * The PIDs that pass `filter`, ascending. Kernel threads are left out when a
+ * filter reads the process; processes that vanish while being checked are
+ * dropped (they would be reported as gone by the measurement anyway).
  *
  * @throws {EnvironmentError} when the sandbox refuses procfs.
  */
@@ -63,7 +65,7 @@ export function selectPids(context: MeasureContext, filter: ProcessFilter): numb
   const wanted = filter.pids ? new Set(filter.pids) : null;
   const selected: number[] = [];
   for (const pid of allPids(context)) {
-    if (pid === context.selfPid || (wanted && !wanted.has(pid))) continue;
+    if (filter.exclude?.has(pid) || (wanted && !wanted.has(pid))) continue;
     if (filter.uid === undefined && filter.name === undefined) {
       selected.push(pid);
       continue;
@@ -87,12 +89,16 @@ export function selectPids(context: MeasureContext, filter: ProcessFilter): numb
 }
 
 /**
- * `root` and all its descendants (by parent PID), ascending; `[root]` alone when
- * it has none, and `[]` when it does not exist.
+ * `root` and all its descendants (by parent PID), ascending, except `exclude`;
+ * `[root]` alone when it has none, and `[]` when it does not exist.
  *
  * @throws {EnvironmentError} when the sandbox refuses procfs.
  */
-export function treePids(context: MeasureContext, root: number): number[] {
+export function treePids(
+  context: MeasureContext,
+  root: number,
+  exclude: ReadonlySet<number> = new Set(),
+): number[] {
   const children = new Map<number, number[]>();
   let found = false;
   for (const pid of allPids(context)) {
@@ -111,7 +117,7 @@ export function treePids(context: MeasureContext, root: number): number[] {
   const pending = [root];
   while (pending.length > 0) {
     const pid = pending.pop()!;
-    if (pid !== context.selfPid) tree.push(pid);
+    if (!exclude.has(pid)) tree.push(pid);
     pending.push(...(children.get(pid) ?? []));
   }
   return tree.sort((a, b) => a - b);
@@ -135,4 +141,81 @@ export function identify(context: MeasureContext, pids: readonly number[]): Proc
     }
   }
   return identities;
+}
+
+/**
+ * Whether `argv` is a launcher of the tool: `deno task`, the shell npm's exec
+ * shim runs deno through (`sh -c 'deno' …`), or npm exec / npx running deno.
+ *
+ * @example
+ * ```ts
+ * import { isLauncher } from "./select.ts";
+ * isLauncher(["deno", "task", "start"]); // true
+ * isLauncher(["bash"]); // false
+ * ```
+ */
+export function isLauncher(argv: readonly string[]): boolean {
+  const program = (argv[0] ?? "").split("/").at(-1) ?? "";
+  if (program === "deno" && argv[1] === "task") return true;
+  if (/^(sh|bash|dash)$/.test(program) && argv[1] === "-c") {
+    return /^'?deno'?(\s|$)/.test(argv[2] ?? "");
+  }
+  // npm sets its title to the command it runs: "npm exec deno@2.9.6 task start".
+  const title = argv.join(" ");
+  return /^(npm exec|npx)\b.*\bdeno\b/.test(title);
+}
+
+/**
+ * The tool itself and the chain of launchers that started it (nearest first),
+ * to leave out of every machine-wide view: `npx deno task start` makes three
+ * processes that are not what anyone wants measured.
+ *
+ * @throws {EnvironmentError} when the sandbox refuses procfs.
+ */
+export function selfAndLaunchers(context: MeasureContext): number[] {
+  if (context.selfPid === null) return [];
+  const chain = [context.selfPid];
+  let pid = context.selfPid;
+  for (let depth = 0; depth < 8; depth++) {
+    try {
+      const parent = readStat(context.procRoot, pid).ppid;
+      if (parent <= 1 || !isLauncher(readArgv(context.procRoot, parent))) break;
+      chain.push(parent);
+      pid = parent;
+    } catch (error) {
+      skipUnreadable(error, context);
+      break;
+    }
+  }
+  return chain;
+}
+
+/**
+ * Resolves thread IDs to their processes (every thread has a `/proc/TID`, whose
+ * `Tgid` names its process), keeping the order and the first occurrence of
+ * each process. PIDs that cannot be read stay as given (measuring reports them).
+ *
+ * @returns the PIDs, and for each thread given, its process.
+ * @throws {EnvironmentError} when the sandbox refuses procfs.
+ */
+export function resolveThreads(
+  context: MeasureContext,
+  pids: readonly number[],
+): { pids: number[]; threads: Map<number, number> } {
+  const threads = new Map<number, number>();
+  const resolved = new Set<number>();
+  for (const pid of pids) {
+    let process = pid;
+    try {
+      const tgid = readStatus(context.procRoot, pid).tgid;
+      if (tgid > 0 && tgid !== pid) {
+        threads.set(pid, tgid);
+        process = tgid;
+      }
+    } catch (error) {
+      skipUnreadable(error, context);
+    }
+    resolved.add(process);
+  }
+  return { pids: [...resolved], threads };
 }

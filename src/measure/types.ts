@@ -50,6 +50,8 @@ export interface ProcessReport {
   ppid?: number;
   /** Start time in clock ticks after boot (with the PID it names the process). */
   startTime: number | null;
+  /** Virtual size in bytes (`VmSize`), when the process could be read. */
+  vss?: number;
   /** Whether it was measured, and if not, why. */
   state: ProcessState;
   /** Why the process could not be measured; null when `state` is "ok". */

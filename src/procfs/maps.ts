@@ -201,7 +201,13 @@ export function parseSmaps(text: string, pageSize: number): SmapsVma[] {
       continue;
     }
     const key = SMAPS_KEYS[match[2]];
-    if (current && key !== undefined) current.smaps[key] = Number(match[3]) * 1024;
+    if (current && key !== undefined) {
+      const bytes = Number(match[3]) * 1024;
+      if (!Number.isSafeInteger(bytes)) {
+        throw new SyntaxError(`${match[2]} is beyond 2^53 bytes: ${match[3]} kB`);
+      }
+      current.smaps[key] = bytes;
+    }
   }
   return vmas;
 }

@@ -9,12 +9,10 @@ import { readProcText } from "./files.ts";
 
 /** The `/proc/meminfo` fields `uss` uses, in bytes. */
 export interface MemInfo {
+  /** MemTotal. */
   total: number;
-  free: number;
+  /** MemAvailable: what can be had without swapping. */
   available: number;
-  buffers: number;
-  cached: number;
-  reclaimableSlab: number;
 }
 
 /**
@@ -34,25 +32,21 @@ export function parseMeminfo(text: string): MemInfo {
   const get = (name: string) => fields.get(name) ?? 0;
   return {
     total: get("MemTotal"),
-    free: get("MemFree"),
     available: get("MemAvailable"),
-    buffers: get("Buffers"),
-    cached: get("Cached"),
-    reclaimableSlab: get("SReclaimable"),
   };
 }
 
 /**
- * Memory in use as `free(1)` counts it: total − free − buffers − page cache −
- * reclaimable slab.
+ * Memory in use as `free(1)` (procps 4) counts it: total − available.
  *
  * @example
  * ```ts
- * usedMemory(parseMeminfo(text));
+ * import { parseMeminfo, usedMemory } from "./meminfo.ts";
+ * usedMemory(parseMeminfo("MemTotal: 1000 kB\nMemAvailable: 600 kB\n")); // 409600
  * ```
  */
 export function usedMemory(info: MemInfo): number {
-  return info.total - info.free - info.buffers - info.cached - info.reclaimableSlab;
+  return info.total - info.available;
 }
 
 /**

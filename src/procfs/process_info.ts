@@ -41,23 +41,59 @@ export function parseStat(text: string): ProcessStat {
   if (open < 0 || close < open) throw new SyntaxError("not a stat line");
   // Fields after the name start at field 3 (state); field N is rest[N - 3].
   const rest = text.slice(close + 2).split(" ");
-  const flags = Number(rest[9 - 3]);
-  const startTime = Number(rest[22 - 3]);
-  if (!Number.isFinite(flags) || !Number.isFinite(startTime)) {
-    throw new SyntaxError("not a stat line");
-  }
+  const field = (index: number, name: string) => wholeNumber(rest[index - 3], `stat ${name}`);
   return {
-    pid: Number(text.slice(0, open - 1)),
+    pid: wholeNumber(text.slice(0, open - 1), "stat pid"),
     name: text.slice(open + 1, close),
     state: rest[0],
-    ppid: Number(rest[4 - 3]),
-    startTime,
-    kernelThread: (flags & PF_KTHREAD) !== 0,
+    ppid: field(4, "ppid"),
+    startTime: field(22, "starttime"),
+    kernelThread: (field(9, "flags") & PF_KTHREAD) !== 0,
   };
+}
+
+/**
+ * A non-negative integer as procfs prints it; anything else (a fake or broken
+ * procfs, text where a number should be, values beyond 2^53) is an error.
+ *
+ * @throws {SyntaxError} naming `what` when `text` is not a whole number.
+ * @example
+ * ```ts
+ * import { wholeNumber } from "./process_info.ts";
+ * wholeNumber("42", "pid"); // 42
+ * ```
+ */
+export function wholeNumber(text: string | undefined, what: string): number {
+  const value = Number(text);
+  if (text === undefined || !/^[0-9]+$/.test(text) || !Number.isSafeInteger(value)) {
+    throw new SyntaxError(`${what} is not a whole number: ${JSON.stringify(text ?? "")}`);
+  }
+  return value;
+}
+
+/**
+ * A size as procfs prints it in kB, in bytes.
+ *
+ * @throws {SyntaxError} when it is not `N kB` or the bytes exceed 2^53.
+ * @example
+ * ```ts
+ * import { kilobytes } from "./process_info.ts";
+ * kilobytes("  1024 kB", "VmRSS"); // 1048576
+ * ```
+ */
+export function kilobytes(text: string, what: string): number {
+  const match = /^\s*([0-9]+) kB\s*$/.exec(text);
+  const bytes = match ? Number(match[1]) * 1024 : NaN;
+  if (!Number.isSafeInteger(bytes)) {
+    throw new SyntaxError(`${what} is not a size in kB: ${JSON.stringify(text.trim())}`);
+  }
+  return bytes;
 }
 
 /** The fields of `/proc/PID/status` that `uss` uses; sizes in bytes. */
 export interface ProcessStatus {
+  /** Thread group ID: the process a thread belongs to (its own PID for a process). */
+  tgid: number;
   /** Effective user ID (the owner `ps` shows). */
   uid: number;
   /** Virtual size (`VmSize`). */
@@ -71,37 +107,46 @@ export interface ProcessStatus {
 }
 
 /**
- * Parses `/proc/PID/status`. Kernel threads lack the `Vm*` lines: those read as 0.
+ * Parses `/proc/PID/status`. Kernel threads lack the `Vm*` lines: those read as
+ * 0. Every value used is checked.
  *
+ * @throws {SyntaxError} when `Uid` is missing or a value used is not a number.
  * @example
  * ```ts
- * parseStatus("Uid:\t1000\t1000\t1000\t1000\nVmRSS:\t  1024 kB\n").rss; // 1048576
+ * import { parseStatus } from "./process_info.ts";
+ * parseStatus("Tgid:\t7\nUid:\t1000\t1000\t1000\t1000\nVmRSS:\t  1024 kB\n").rss; // 1048576
  * ```
  */
 export function parseStatus(text: string): ProcessStatus {
-  const status: ProcessStatus = { uid: -1, virtual: 0, rss: 0, swap: 0, hugetlb: 0 };
+  const status: ProcessStatus = { tgid: -1, uid: -1, virtual: 0, rss: 0, swap: 0, hugetlb: 0 };
+  let uidSeen = false;
   for (const line of text.split("\n")) {
     const colon = line.indexOf(":");
     const key = line.slice(0, colon);
-    const value = line.slice(colon + 1).trim();
+    const value = line.slice(colon + 1);
     switch (key) {
+      case "Tgid":
+        status.tgid = wholeNumber(value.trim(), "status Tgid");
+        break;
       case "Uid": // real, effective, saved, filesystem
-        status.uid = parseInt(value.split(/\s+/)[1] ?? value, 10);
+        status.uid = wholeNumber(value.trim().split(/\s+/)[1], "status Uid (effective)");
+        uidSeen = true;
         break;
       case "VmSize":
-        status.virtual = parseInt(value, 10) * 1024;
+        status.virtual = kilobytes(value, "status VmSize");
         break;
       case "VmRSS":
-        status.rss = parseInt(value, 10) * 1024;
+        status.rss = kilobytes(value, "status VmRSS");
         break;
       case "VmSwap":
-        status.swap = parseInt(value, 10) * 1024;
+        status.swap = kilobytes(value, "status VmSwap");
         break;
       case "HugetlbPages":
-        status.hugetlb = parseInt(value, 10) * 1024;
+        status.hugetlb = kilobytes(value, "status HugetlbPages");
         break;
     }
   }
+  if (!uidSeen) throw new SyntaxError("status has no Uid line");
   return status;
 }
 
@@ -129,8 +174,17 @@ export function readStatus(procRoot: string, pid: number): ProcessStatus {
  * @throws {ProcError} when it cannot be read.
  */
 export function readCmdline(procRoot: string, pid: number): string {
-  const text = readProcText(`${procRoot}/${pid}/cmdline`);
-  return text.replace(/\0+$/, "").replaceAll("\0", " ");
+  return readArgv(procRoot, pid).join(" ");
+}
+
+/**
+ * Reads `ROOT/PID/cmdline` as its arguments ([] for kernel threads).
+ *
+ * @throws {ProcError} when it cannot be read.
+ */
+export function readArgv(procRoot: string, pid: number): string[] {
+  const text = readProcText(`${procRoot}/${pid}/cmdline`).replace(/\0+$/, "");
+  return text === "" ? [] : text.split("\0");
 }
 
 /** `AT_PAGESZ` in the auxiliary vector. */

@@ -45,7 +45,7 @@ Deno.test("parseCli: no arguments measures every process with the defaults", () 
   const options = parseCli([]);
   assert.equal(options.command, "processes");
   assert.deepEqual(options.pids, []);
-  assert.equal(options.json, false);
+  assert.equal(options.format, "table");
   assert.equal(options.bytes, false);
   assert.equal(options.method, "auto");
   assert.equal(options.procRoot, "/proc");
@@ -55,7 +55,7 @@ Deno.test("parseCli: PIDs and flags in any order", () => {
   const options = parseCli(["12", "--json", "34", "--bytes", "--method", "smaps", "56"]);
   assert.equal(options.command, "processes");
   assert.deepEqual(options.pids, [12, 34, 56]);
-  assert.equal(options.json, true);
+  assert.equal(options.format, "json");
   assert.equal(options.bytes, true);
   assert.equal(options.method, "smaps");
 });
@@ -113,7 +113,7 @@ Deno.test("parseCli: maps takes exactly one PID", () => {
   assert.equal(options.command, "maps");
   assert.deepEqual(options.pids, [4242]);
   assert.equal(parseCli(["maps", "--json", "7"]).command, "maps");
-  assert.equal(parseCli(["--bytes", "maps", "7"]).json, false);
+  assert.equal(parseCli(["--bytes", "maps", "7"]).format, "table");
   usageError(() => parseCli(["maps"]), "maps");
   usageError(() => parseCli(["maps", "1", "2"]), "maps 1 2");
   usageError(() => parseCli(["maps", "abc"]), "maps abc");

@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import denoConfig from "../../deno.json" with { type: "json" };
-import type { ProcessJson } from "../../src/report/processes.ts";
+import type { ProcessJson } from "../json_schema.ts";
 import { REPO_ROOT, runUssJson } from "../helpers.ts";
 import { assertSameWhenQuiet, figuresOf, runCommand, startIdle } from "./env_support.ts";
 

@@ -14,7 +14,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { ProcessJson } from "../../src/report/processes.ts";
+import type { ProcessJson } from "../json_schema.ts";
 import { IS_ROOT, runUss, runUssJson } from "../helpers.ts";
 import {
   assertMatchesRollup,

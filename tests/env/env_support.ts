@@ -17,7 +17,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { ProcessJson } from "../../src/report/processes.ts";
+import type { ProcessJson } from "../json_schema.ts";
 import {
   buildFixture,
   type Fixture,

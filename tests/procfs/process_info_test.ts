@@ -65,7 +65,7 @@ Deno.test("parseStat: the kernel-thread flag is PF_KTHREAD (0x00200000) of field
   assert.equal(kthread(PF_KTHREAD), true);
   assert.equal(kthread(0xffff_ffff), true);
   assert.equal(kthread(0x0040_0100), false); // a user process
-  assert.equal(kthread(0xffff_ffff & ~PF_KTHREAD), false);
+  assert.equal(kthread((0xffff_ffff & ~PF_KTHREAD) >>> 0), false); // printed unsigned
   assert.equal(kthread(0), false);
 });
 
@@ -177,6 +177,7 @@ const USER_STATUS = [
 
 Deno.test("parseStatus: sizes in kB become bytes, the UID is read", () => {
   assert.deepEqual(parseStatus(USER_STATUS), {
+    tgid: 4242,
     uid: 1000,
     virtual: 17_829_104 * 1024,
     rss: 41_000 * 1024,
@@ -207,7 +208,14 @@ Deno.test("parseStatus: a kernel thread has no Vm* lines and reads as zero sizes
     "Threads:\t1",
     "",
   ].join("\n");
-  assert.deepEqual(parseStatus(kthread), { uid: 0, virtual: 0, rss: 0, swap: 0, hugetlb: 0 });
+  assert.deepEqual(parseStatus(kthread), {
+    tgid: 2,
+    uid: 0,
+    virtual: 0,
+    rss: 0,
+    swap: 0,
+    hugetlb: 0,
+  });
   const real = parseStatus(Deno.readTextFileSync("/proc/2/status"));
   assert.equal(real.rss, 0);
   assert.equal(real.virtual, 0);
@@ -283,4 +291,25 @@ Deno.test("pageSizeFromAuxv: works on a view at an offset and ignores a trailing
 Deno.test("pageSizeFromAuxv: the real /proc/self/auxv gives 4096 on x86_64", () => {
   assert.equal(Deno.build.arch, "x86_64");
   assert.equal(pageSizeFromAuxv(Deno.readFileSync("/proc/self/auxv")), 4096);
+});
+
+Deno.test("parseStatus: the thread group ID names the process a thread belongs to", () => {
+  const thread = USER_STATUS.replace("Pid:\t4242", "Pid:\t4250");
+  assert.equal(parseStatus(thread).tgid, 4242);
+});
+
+Deno.test("parseStatus and parseStat: a value that is not a number fails, naming it", () => {
+  assert.throws(
+    () => parseStatus(USER_STATUS.replace("Uid:\t1000\t1000", "Uid:\tabc\tabc")),
+    /status Uid \(effective\) is not a whole number: "abc"/,
+  );
+  assert.throws(
+    () => parseStatus(USER_STATUS.replace("VmRSS:\t   41000 kB", "VmRSS:\t9999999999999999999 kB")),
+    /status VmRSS is not a size in kB/,
+  );
+  assert.throws(() => parseStatus("Name:\tx\n"), /no Uid line/);
+  assert.throws(
+    () => parseStat(statLine({ 1: 2, 2: "x", 3: "S", 4: "-1", 9: 0 })),
+    /stat ppid is not a whole number/,
+  );
 });

@@ -1,0 +1,95 @@
+/**
+ * Results as CSV (RFC 4180): a header row of column ids, one record per row,
+ * integer bytes, empty fields for what is not known, CRLF line breaks. The
+ * columns are the table's (or `--columns`), plus the process state and error so
+ * that a row without figures says why.
+ *
+ * @module
+ */
+
+import {
+  type Cell,
+  type Column,
+  type ColumnContext,
+  COLUMNS,
+  defaultMeasureIds,
+  resolveColumns,
+  type RowKind,
+  type RowOf,
+} from "./columns.ts";
+import { csvField } from "./escape.ts";
+import type { ViewResult } from "./result.ts";
+
+function field(column: Column<unknown>, value: Cell): string {
+  if (value === null) return "";
+  if (column.kind === "bytes" || column.kind === "count") {
+    return String(Math.round(value as number));
+  }
+  if (column.kind === "percent") return (value as number).toFixed(3);
+  return csvField(String(value));
+}
+
+function records<Kind extends RowKind>(
+  kind: Kind,
+  rows: readonly RowOf[Kind][],
+  ids: readonly string[],
+  context: ColumnContext,
+): string {
+  const columns = resolveColumns(COLUMNS[kind] as Column<RowOf[Kind]>[], ids);
+  const lines = [columns.map((column) => csvField(column.id)).join(",")];
+  for (const row of rows) {
+    lines.push(
+      columns.map((column) => field(column as Column<unknown>, column.value(row, context))).join(
+        ",",
+      ),
+    );
+  }
+  return lines.join("\r\n") + "\r\n";
+}
+
+/**
+ * Renders a result as CSV. `columns` (ids) replaces the default columns.
+ *
+ * @throws {ColumnError} for a column the view lacks.
+ * @example
+ * ```ts
+ * import { renderCsv } from "./csv.ts";
+ * renderCsv({ kind: "groups", by: "name", groups: [], members: null, accounting: null,
+ *   method: "smaps", notes: [], exitCode: 0, memory: null }, null).split("\r\n")[0];
+ * // "group,procs,uss,uss_sum,uss_anon,uss_file,pss,rss,ram,swap,hugetlb,hugetlb_uss,method"
+ * ```
+ */
+export function renderCsv(result: ViewResult, columns: readonly string[] | null): string {
+  const context: ColumnContext = { memoryTotal: result.memory?.total ?? null };
+  const figures = defaultMeasureIds(true, true);
+  switch (result.kind) {
+    case "processes":
+      return records(
+        "process",
+        result.processes,
+        columns ?? ["pid", "ppid", "user", "name", ...figures, "method", "state", "error"],
+        context,
+      );
+    case "groups":
+      return records(
+        "group",
+        result.groups,
+        columns ?? ["group", "procs", "uss", "uss_sum", ...figures.slice(1), "method"],
+        context,
+      );
+    case "mappings":
+      return records(
+        "mapping",
+        result.mappings,
+        columns ?? ["address", "perms", "offset", "device", "inode", ...figures, "mapping"],
+        context,
+      );
+    case "files":
+      return records(
+        "file",
+        result.files,
+        columns ?? [result.process ? "maps" : "procs", ...figures, "path"],
+        context,
+      );
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * Results as JSON values: the stable schema the README documents (keys may be
+ * added, none renamed). Sizes are integer bytes, null when not known.
+ *
+ * @module
+ */
+
+import type { FileReport, GroupReport } from "../measure/aggregate.ts";
+import type { MappingReport } from "../measure/types.ts";
+import { usageJson } from "./measures.ts";
+import type { Accounting, ProcessRow, ViewResult } from "./result.ts";
+
+/** A JSON object. */
+export type JsonObject = Record<string, unknown>;
+
+/**
+ * One process: `{pid, name, uid, user?, ppid, command?, <sizes>, method, state,
+ * error, notes}`.
+ *
+ * @example
+ * ```ts
+ * import { processJson } from "./json.ts";
+ * const row = { pid: 7, name: "sh", uid: 0, ppid: 1, startTime: 5, state: "ok" as const,
+ *   error: null, method: null, usage: null, notes: [], user: "root" };
+ * processJson(row).user; // "root"
+ * ```
+ */
+export function processJson(row: ProcessRow): JsonObject {
+  return {
+    pid: row.pid,
+    name: row.name,
+    uid: row.uid,
+    ...(row.user !== null ? { user: row.user } : {}),
+    ppid: row.ppid ?? null,
+    ...(row.command !== undefined ? { command: row.command } : {}),
+    ...usageJson(row.usage),
+    method: row.method,
+    state: row.state,
+    error: row.error,
+    notes: row.notes,
+  };
+}
+
+/**
+ * One group: `{group, processes, uss, uss_anon, uss_file, uss_sum, pss, rss,
+ * ram, swap, hugetlb, hugetlb_uss, method, members}`; the group's own figures
+ * are null when they cannot be exact.
+ *
+ * @example
+ * ```ts
+ * import { emptyUsage } from "../accounting/usage.ts";
+ * import { groupJson } from "./json.ts";
+ * groupJson({ group: "g", members: [1], method: "smaps", exact: false, usage: emptyUsage(), ussSum: 0 }).uss;
+ * // null
+ * ```
+ */
+export function groupJson(group: GroupReport): JsonObject {
+  const { uss, uss_anon, uss_file, ...rest } = usageJson(
+    group.usage,
+    (measure) => measure.exactInGroups && !group.exact,
+  );
+  return {
+    group: group.group,
+    processes: group.members.length,
+    uss,
+    uss_anon,
+    uss_file,
+    uss_sum: Math.round(group.ussSum),
+    ...rest,
+    method: group.method,
+    members: group.members,
+  };
+}
+
+/**
+ * One mapping: where it is, what it maps, and its share of the process's figures.
+ *
+ * @example
+ * ```ts
+ * import { parseMapsLine } from "../procfs/maps.ts";
+ * import { emptyUsage } from "../accounting/usage.ts";
+ * import { mappingJson } from "./json.ts";
+ * const vma = parseMapsLine("7f00-7f01 r--p 00000000 08:01 42 /lib/x.so", 4096)!;
+ * mappingJson({ vma, usage: emptyUsage() }).path; // "/lib/x.so"
+ * ```
+ */
+export function mappingJson({ vma, usage }: MappingReport): JsonObject {
+  return {
+    start: vma.start,
+    end: vma.end,
+    perms: vma.perms,
+    offset: vma.offset,
+    device: vma.device,
+    inode: vma.inode,
+    path: vma.path,
+    deleted: vma.deleted,
+    ...usageJson(usage),
+  };
+}
+
+/**
+ * The mappings of one file added up: across processes (`{file, processes, pids,
+ * mappings, <sizes>}`) or within one (`{file, mappings, <sizes>}`).
+ *
+ * @example
+ * ```ts
+ * import { emptyUsage } from "../accounting/usage.ts";
+ * import { fileJson } from "./json.ts";
+ * fileJson({ file: "[heap]", pids: [7], mappings: 1, usage: emptyUsage() }, false).processes; // 1
+ * ```
+ */
+export function fileJson(file: FileReport, withinProcess: boolean): JsonObject {
+  return withinProcess ? { file: file.file, mappings: file.mappings, ...usageJson(file.usage) } : {
+    file: file.file,
+    processes: file.pids.length,
+    pids: file.pids,
+    mappings: file.mappings,
+    ...usageJson(file.usage),
+  };
+}
+
+/** The counts of what a machine-wide view looked at, and who was not measured and why. */
+function accountingJson(accounting: Accounting): JsonObject {
+  return {
+    scanned: accounting.scanned,
+    unreadable: accounting.unreadable,
+    exited: accounting.exited,
+    zombies: accounting.zombies,
+    kernel_threads: accounting.kernelThreads,
+    failed: accounting.failed,
+    unmeasured: accounting.unmeasured.map((row) => ({
+      pid: row.pid,
+      name: row.name,
+      state: row.state,
+      error: row.error,
+    })),
+  };
+}
+
+/**
+ * The JSON value of a result: an array of processes for PIDs given, an object
+ * for every process (`{processes, total, scanned, …, method, excluded}`), an
+ * array of groups, the process with its `mappings` for `maps`, an array of
+ * files across processes.
+ *
+ * @example
+ * ```ts
+ * import { resultJson } from "./json.ts";
+ * resultJson({ kind: "processes", listing: false, processes: [], total: null, accounting: null,
+ *   excluded: [], method: "smaps", notes: [], exitCode: 0, memory: null }); // []
+ * ```
+ */
+export function resultJson(result: ViewResult): unknown {
+  switch (result.kind) {
+    case "processes": {
+      const processes = result.processes.map(processJson);
+      if (!result.listing) return processes;
+      return {
+        processes,
+        total: {
+          processes: result.total?.processes ?? 0,
+          ...usageJson(result.total?.usage ?? null),
+          used_memory: result.memory?.used ?? null,
+        },
+        ...(result.accounting ? accountingJson(result.accounting) : {}),
+        method: result.method,
+        excluded: result.excluded,
+      };
+    }
+    case "groups":
+      return result.groups.map(groupJson);
+    case "mappings":
+      return { ...processJson(result.process), mappings: result.mappings.map(mappingJson) };
+    case "files":
+      return result.process
+        ? {
+          ...processJson(result.process),
+          mappings: result.files.map((file) => fileJson(file, true)),
+        }
+        : result.files.map((file) => fileJson(file, false));
+  }
+}

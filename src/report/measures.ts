@@ -1,0 +1,144 @@
+/**
+ * The figures `uss` reports, defined once: each measure's key in {@link Usage},
+ * its JSON and CSV key, its table header, what it means, whether a group's
+ * figure is exact or a sum, and whether it is exported to Prometheus. Table
+ * columns, JSON, CSV, Prometheus names and HELP lines, and `--help` all come
+ * from this list.
+ *
+ * @module
+ */
+
+import type { Usage } from "../accounting/usage.ts";
+
+/** One reported figure, in bytes. */
+export interface Measure {
+  /** Its field in {@link Usage}. */
+  key: keyof Usage;
+  /** JSON and CSV key (snake case); also the name accepted by `--columns`. */
+  json: string;
+  /** Table header. */
+  header: string;
+  /** One line: what it counts. */
+  help: string;
+  /**
+   * For a group: true when the figure is the group's own (exact only with
+   * frame-level access, unknown otherwise), false when it is the sum of the
+   * members' figures.
+   */
+  exactInGroups: boolean;
+  /** Exported as `uss_process_<json>_bytes` and `uss_group_<json>_bytes`. */
+  prometheus: boolean;
+}
+
+/** Every measure, in the order tables and JSON show them. */
+export const MEASURES: readonly Measure[] = [
+  {
+    key: "uss",
+    json: "uss",
+    header: "USS",
+    help: "unique set size: memory no other process maps, given back when it exits",
+    exactInGroups: true,
+    prometheus: true,
+  },
+  {
+    key: "ussAnon",
+    json: "uss_anon",
+    header: "ANON",
+    help: "the anonymous part of USS",
+    exactInGroups: true,
+    prometheus: false,
+  },
+  {
+    key: "ussFile",
+    json: "uss_file",
+    header: "FILE",
+    help: "the file-backed and shared-memory (tmpfs, shmem) part of USS",
+    exactInGroups: true,
+    prometheus: false,
+  },
+  {
+    key: "pss",
+    json: "pss",
+    header: "PSS",
+    help: "proportional set size: each page divided among the page-table entries that map it",
+    exactInGroups: false,
+    prometheus: true,
+  },
+  {
+    key: "rss",
+    json: "rss",
+    header: "RSS",
+    help: "resident set size as the kernel counts it: one page per page-table entry",
+    exactInGroups: false,
+    prometheus: true,
+  },
+  {
+    key: "ram",
+    json: "ram",
+    header: "RAM",
+    help: "resident memory with each physical frame counted once (a frame mapped twice, once)",
+    exactInGroups: true,
+    prometheus: true,
+  },
+  {
+    key: "swap",
+    json: "swap",
+    header: "SWAP",
+    help: "swapped-out pages, one per page-table entry",
+    exactInGroups: false,
+    prometheus: true,
+  },
+  {
+    key: "hugetlb",
+    json: "hugetlb",
+    header: "HUGETLB",
+    help: "hugetlb pages mapped (kept out of USS, PSS and RSS, as the kernel does)",
+    exactInGroups: false,
+    prometheus: false,
+  },
+  {
+    key: "hugetlbUss",
+    json: "hugetlb_uss",
+    header: "HUGETLB_USS",
+    help: "hugetlb pages no other process maps",
+    exactInGroups: true,
+    prometheus: false,
+  },
+];
+
+/**
+ * The measure with JSON key or header `name` (case-insensitive), or undefined.
+ *
+ * @example
+ * ```ts
+ * import { measureNamed } from "./measures.ts";
+ * measureNamed("ANON")?.key; // "ussAnon"
+ * ```
+ */
+export function measureNamed(name: string): Measure | undefined {
+  const wanted = name.toLowerCase();
+  return MEASURES.find((measure) =>
+    measure.json === wanted || measure.header.toLowerCase() === wanted
+  );
+}
+
+/**
+ * A Usage as its JSON keys, in integer bytes; keys of `unknown` measures are null.
+ *
+ * @example
+ * ```ts
+ * import { emptyUsage } from "../accounting/usage.ts";
+ * import { usageJson } from "./measures.ts";
+ * usageJson({ ...emptyUsage(), uss: 4096.4 }).uss; // 4096
+ * ```
+ */
+export function usageJson(
+  usage: Usage | null,
+  unknown: (measure: Measure) => boolean = () => false,
+): Record<string, number | null> {
+  const json: Record<string, number | null> = {};
+  for (const measure of MEASURES) {
+    json[measure.json] = usage === null || unknown(measure) ? null : Math.round(usage[measure.key]);
+  }
+  return json;
+}

@@ -1,0 +1,331 @@
+/**
+ * Results as aligned text tables for people: the chosen (or default) columns,
+ * a total row where one adds up, and footer lines saying what was left out and
+ * what could not be read. Text from processes is escaped.
+ *
+ * @module
+ */
+
+import type { Usage } from "../accounting/usage.ts";
+import {
+  type Cell,
+  type Change,
+  type Column,
+  type ColumnContext,
+  COLUMNS,
+  defaultMeasureIds,
+  resolveColumns,
+  type RowKind,
+  type RowOf,
+} from "./columns.ts";
+import { printable } from "./escape.ts";
+import { formatBytes, renderTable, type Row } from "./format.ts";
+import type { Accounting, ProcessRow, ViewResult } from "./result.ts";
+
+/** How tables print. */
+export interface TableOptions {
+  /** Exact byte counts instead of binary units (footers too). */
+  bytes: boolean;
+  /** Column ids to show, in order; null for each view's default. */
+  columns: readonly string[] | null;
+  /**
+   * Watch mode: how each row's watched figure (`watched`, a column id) changed;
+   * its +LAST and +START columns follow that figure's column.
+   */
+  change?: (row: unknown) => Change | null;
+  /** The watched figure's column id. */
+  watched?: string;
+}
+
+/** Labels longer than this are shortened in tables (JSON keeps them whole). */
+const MAX_LABEL = 48;
+
+/**
+ * Shortens a long label to {@link MAX_LABEL} characters, saying how much was cut.
+ *
+ * @example
+ * ```ts
+ * import { shortLabel } from "./table.ts";
+ * shortLabel("group:" + Array.from({ length: 30 }, (_, i) => 1000 + i).join(",")).length <= 48; // true
+ * ```
+ */
+export function shortLabel(label: string): string {
+  if (label.length <= MAX_LABEL) return label;
+  const cut = `… (+${label.length - MAX_LABEL} chars)`;
+  return label.slice(0, MAX_LABEL - cut.length) + cut;
+}
+
+/**
+ * A cell as text: sizes in binary units (or exact), counts as numbers,
+ * percentages with one decimal, text escaped; "-" when unknown.
+ */
+export function cellText(column: Column<unknown>, value: Cell, bytes: boolean): string {
+  if (value === null) return "-";
+  if (column.id.startsWith("+") && typeof value === "number") {
+    return value > 0
+      ? `+${formatBytes(value, { exact: bytes })}`
+      : formatBytes(value, { exact: bytes });
+  }
+  switch (column.kind) {
+    case "bytes":
+      return formatBytes(value as number, { exact: bytes });
+    case "count":
+      return String(value);
+    case "percent":
+      return `${(value as number).toFixed(1)}%`;
+    default:
+      return printable(String(value));
+  }
+}
+
+function hasHugetlb(usages: readonly (Usage | null)[]): boolean {
+  return usages.some((usage) => (usage?.hugetlb ?? 0) > 0);
+}
+
+/** A table of rows of one kind; `summary` rows follow the rows, labelled in `labelColumn`. */
+function rowsTable<Kind extends RowKind>(
+  kind: Kind,
+  rows: readonly RowOf[Kind][],
+  ids: readonly string[],
+  options: TableOptions,
+  context: ColumnContext,
+  extra: {
+    /** The message replacing the figures of a row that has none. */
+    message?: (row: RowOf[Kind]) => string | null;
+    /**
+     * Rows after the others: the figures of `row` (and its `also` columns),
+     * `label` in column `labelColumn` (else the first column that is not a figure).
+     */
+    summaries?: { row: RowOf[Kind]; label: string; labelColumn: string; also?: string[] }[];
+    label?: (column: Column<RowOf[Kind]>, text: string) => string;
+  } = {},
+): string {
+  let chosen = [...(options.columns ?? ids)];
+  if (options.change) {
+    const at = chosen.indexOf(options.watched ?? "uss");
+    chosen.splice(at < 0 ? chosen.length : at + 1, 0, "+last", "+start");
+  }
+  const columns = resolveColumns(COLUMNS[kind] as Column<RowOf[Kind]>[], chosen);
+  const text = (column: Column<RowOf[Kind]>, row: RowOf[Kind]) => {
+    const cell = cellText(column as Column<unknown>, column.value(row, context), options.bytes);
+    return extra.label ? extra.label(column, cell) : cell;
+  };
+  const figure = (column: Column<RowOf[Kind]>) =>
+    column.kind === "bytes" || column.kind === "percent";
+  const lines: Row[] = rows.map((row) => {
+    const message = extra.message?.(row) ?? null;
+    if (message === null) return columns.map((column) => text(column, row));
+    const lead = columns.findIndex(figure);
+    const cells = columns.slice(0, lead < 0 ? columns.length : lead).map((column) =>
+      text(column, row)
+    );
+    return { cells, message: printable(message) };
+  });
+  for (const summary of extra.summaries ?? []) {
+    const labelAt = columns.findIndex((column) => column.id === summary.labelColumn);
+    const at = labelAt >= 0 ? labelAt : columns.findIndex((column) => !figure(column));
+    lines.push(
+      columns.map((column, index) =>
+        index === at
+          ? summary.label
+          : figure(column) || summary.also?.includes(column.id)
+          ? text(column, summary.row)
+          : ""
+      ),
+    );
+  }
+  return renderTable(
+    columns.map((column) => ({ header: column.header, align: column.align })),
+    lines,
+  );
+}
+
+function count(what: number, one: string, many = `${one}es`): string {
+  return `${what} ${what === 1 ? one : many}`;
+}
+
+/** Lines saying what a machine-wide view could not measure. */
+function accountingLines(accounting: Accounting | null): string[] {
+  if (!accounting) return [];
+  const lines: string[] = [];
+  const { unreadable, exited, zombies, failed } = accounting;
+  if (unreadable > 0) {
+    lines.push(`${count(unreadable, "process")} not readable: run as root or as their user`);
+  }
+  if (exited > 0) lines.push(`${count(exited, "process")} exited during the scan`);
+  if (zombies > 0) lines.push(`${count(zombies, "process")} exited, not yet reaped (zombies)`);
+  if (failed > 0) {
+    const reasons = [
+      ...new Set(
+        accounting.unmeasured.filter((row) => row.state === "error").map((row) => row.error),
+      ),
+    ];
+    lines.push(
+      `${count(failed, "process")} could not be read: ${
+        printable(reasons.slice(0, 3).join("; "))
+      }` +
+        (reasons.length > 3 ? "; …" : "") + " (--json lists each)",
+    );
+  }
+  return lines;
+}
+
+function processMessage(row: ProcessRow): string | null {
+  return row.usage ? null : row.error ?? row.state;
+}
+
+function totalRow(usage: Usage): ProcessRow {
+  return {
+    pid: 0,
+    name: null,
+    uid: null,
+    startTime: null,
+    state: "ok",
+    error: null,
+    method: null,
+    usage,
+    notes: [],
+    user: null,
+  };
+}
+
+function processIds(rows: readonly ProcessRow[], listing: boolean): string[] {
+  return [
+    "pid",
+    "user",
+    "name",
+    ...defaultMeasureIds(hasHugetlb(rows.map((row) => row.usage))),
+    ...(listing ? [] : ["method"]),
+  ];
+}
+
+/**
+ * Renders any result as text for a terminal.
+ *
+ * @throws {ColumnError} when `options.columns` names a column the view lacks.
+ * @example
+ * ```ts
+ * import { renderResultTable } from "./table.ts";
+ * renderResultTable({ kind: "processes", listing: false, processes: [], total: null,
+ *   accounting: null, excluded: [], method: "smaps", notes: [], exitCode: 0, memory: null },
+ *   { bytes: false, columns: null }); // "  PID  USER  NAME  USS  ANON  FILE  PSS  RSS  SWAP  METHOD"
+ * ```
+ */
+export function renderResultTable(result: ViewResult, options: TableOptions): string {
+  const context: ColumnContext = {
+    memoryTotal: result.memory?.total ?? null,
+    change: options.change,
+  };
+  const size = (bytes: number) => formatBytes(bytes, { exact: options.bytes });
+  switch (result.kind) {
+    case "processes": {
+      const { total } = result;
+      const table = rowsTable(
+        "process",
+        result.processes,
+        processIds(result.processes, result.listing),
+        options,
+        context,
+        {
+          message: processMessage,
+          summaries: total && (result.listing || total.processes > 1)
+            ? [{
+              row: totalRow(total.usage),
+              label: `total (${total.processes})`,
+              labelColumn: "name",
+            }]
+            : [],
+        },
+      );
+      if (!result.listing) return table;
+      const lines = [table];
+      const used = result.memory?.used ?? 0;
+      lines.push(
+        `method ${result.method}` +
+          (total && used > 0
+            ? `; PSS total ${size(total.usage.pss)} = ${
+              Math.round((total.usage.pss / used) * 100)
+            }% of used memory (${size(used)}, as free(1) counts it)`
+            : ""),
+      );
+      if (result.excluded.length > 0) {
+        lines.push(`left out: uss itself and its launchers (PID ${result.excluded.join(", ")})`);
+      }
+      lines.push(...accountingLines(result.accounting));
+      return lines.join("\n");
+    }
+    case "groups": {
+      const parts: string[] = [];
+      if (result.members) {
+        parts.push(
+          rowsTable(
+            "process",
+            result.members,
+            processIds(result.members, true),
+            { ...options, columns: null, change: undefined },
+            context,
+            { message: processMessage },
+          ),
+          "",
+        );
+      }
+      const ids = [
+        "group",
+        "procs",
+        "uss",
+        "uss_sum",
+        ...defaultMeasureIds(hasHugetlb(result.groups.map((group) => group.usage)), true)
+          .slice(1),
+      ];
+      parts.push(rowsTable("group", result.groups, ids, options, context, {
+        label: (column, text) => column.id === "group" ? shortLabel(text) : text,
+      }));
+      const lines = accountingLines(result.accounting);
+      if (lines.length > 0) parts.push(lines.join("\n"));
+      return parts.join("\n");
+    }
+    case "mappings": {
+      const { process } = result;
+      const ids = [
+        "address",
+        "perms",
+        ...defaultMeasureIds(hasHugetlb([process.usage])),
+        "mapping",
+      ];
+      return rowsTable("mapping", result.mappings, ids, options, context, {
+        summaries: process.usage
+          ? [{
+            row: { vma: result.mappings[0]?.vma, usage: process.usage } as RowOf["mapping"],
+            label: `total: ${printable(process.name ?? "?")} (${process.pid}), ${
+              count(result.count, "mapping", "mappings")
+            }, method ${process.method}`,
+            labelColumn: "mapping",
+          }]
+          : [],
+      });
+    }
+    case "files": {
+      const { process } = result;
+      const ids = [
+        process ? "maps" : "procs",
+        ...defaultMeasureIds(hasHugetlb(result.files.map((file) => file.usage))),
+        "path",
+      ];
+      const mappings = result.mappings;
+      const table = rowsTable("file", result.files, ids, options, context, {
+        summaries: process?.usage
+          ? [{
+            row: { file: "", pids: [process.pid], mappings, usage: process.usage },
+            label: `total: ${printable(process.name ?? "?")} (${process.pid}), ${
+              count(result.count, "file", "files")
+            }, method ${process.method}`,
+            labelColumn: "path",
+            also: ["maps"],
+          }]
+          : [],
+      });
+      const lines = accountingLines(result.accounting);
+      return lines.length > 0 ? `${table}\n${lines.join("\n")}` : table;
+    }
+  }
+}
