@@ -1,9 +1,11 @@
 /**
- * `deno task bench`: the cost of measuring one process, for the two shapes the
- * project tracks (see shared/docs/page-accounting.md, "Costs"):
+ * `deno task bench`: the cost of measuring one process, for the three shapes
+ * the project tracks (see shared/docs/page-accounting.md, "Costs"):
  *
  * - dense: a C process with 4 GiB of private anonymous memory, every page written;
- * - sparse: a sleeping Deno process (~17 GiB virtual, ~40 MiB resident).
+ * - sparse: a sleeping Deno process (~17 GiB virtual, ~40 MiB resident);
+ * - many VMAs: a C process whose 65,000 × 2 written pages are split into 65,000
+ *   VMAs by alternating protections (scripts/manyvmas.c): per-mapping costs.
  *
  * Contenders run round-robin in one run, each as a whole process (start-up
  * included): `uss PID`, `cat /proc/PID/smaps_rollup` (what the kernel itself
@@ -12,14 +14,17 @@
  * nothing measured), `uss bundled` (uss bundled by `deno bundle` into one
  * module, as `deno compile` would ship it: what loading ~35 modules costs at
  * start-up) and, on the dense shape, the assignment's literal algorithm
- * (scripts/seed_literal.ts). Before timing, uss's answer is checked against
- * smaps_rollup (and the literal algorithm and the bundle), so a fast wrong
- * answer shows.
+ * (scripts/seed_literal.ts). The many-VMAs shape times `uss PID`, `uss maps PID`,
+ * cat and the empty Deno only; it needs vm.max_map_count above its VMA count,
+ * and raises it for the run when it is lower (cleanup restores it). Before
+ * timing, uss's answer is checked against smaps_rollup (and the literal
+ * algorithm, the bundle and `uss maps`), so a fast wrong answer shows.
  * Prints medians and the tracked ratios with ✓/✗, with the bundle's figures as
  * informative lines beside them; exits 0 whatever the figures, 1 only when
  * something cannot run (a bundle that cannot be made is skipped, not fatal).
  *
- * Usage: `deno task bench [--rounds N] [--dense-mib N]` (as root).
+ * Usage: `deno task bench [--rounds N] [--shapes dense,sparse,manyvmas]
+ * [--dense-mib N] [--vmas N]` (as root).
  *
  * @module
  */
@@ -28,6 +33,7 @@ import { parseArgs } from "node:util";
 import { type Column, renderTable } from "../src/report/format.ts";
 import {
   capture,
+  type Cleanup,
   compile,
   type Contender,
   createCleanup,
@@ -55,16 +61,40 @@ import {
 
 const SEED = `${REPO_ROOT}/scripts/seed_literal.ts`;
 
-const TARGET_DENSE_USS_OVER_CAT = 1.5;
+const TARGET_DENSE_USS_OVER_CAT = 1.3;
 const TARGET_SEED_OVER_USS = 5;
+/** For `uss PID` on the dense and many-VMAs shapes, and `uss maps PID` on many VMAs. */
 const TARGET_PEAK_RSS_MIB = 64;
 const TARGET_SPARSE_OVER_EMPTY_MS = 10;
+const TARGET_MANYVMAS_USS_OVER_CAT = 2;
+const TARGET_MANYVMAS_MAPS_OVER_CAT = 3;
+/**
+ * Mappings a small C process has besides the split region (binary, ld.so, libc,
+ * heap, stack, vdso, vvar: ~25 here), with room to spare.
+ */
+const OTHER_VMAS = 64;
 /** Two USS figures within this fraction of each other agree. */
 const AGREEMENT = 0.01;
 
-/** `deno run -A script arg`. */
-function denoRun(script: string, arg: number | string): string[] {
-  return [DENO, "run", "-A", script, String(arg)];
+/** The shapes, in the order they run and are reported. */
+const SHAPES = ["dense", "sparse", "manyvmas"] as const;
+type ShapeName = typeof SHAPES[number];
+
+/** `deno run -A script args...`. */
+function denoRun(script: string, ...args: (number | string)[]): string[] {
+  return [DENO, "run", "-A", script, ...args.map(String)];
+}
+
+/**
+ * Parses `--shapes` (comma-separated names).
+ *
+ * @returns the shapes in {@link SHAPES} order, or null for an unknown or empty list.
+ */
+function parseShapes(text: string): Set<ShapeName> | null {
+  const names = text.split(",").map((name) => name.trim()).filter((name) => name !== "");
+  if (names.length === 0) return null;
+  if (names.some((name) => !(SHAPES as readonly string[]).includes(name))) return null;
+  return new Set(SHAPES.filter((shape) => names.includes(shape)));
 }
 
 /** uss bundled into one module by `deno bundle`. */
@@ -132,15 +162,45 @@ async function seedLiteral(pid: number): Promise<number> {
 }
 
 /**
- * Prints uss, smaps_rollup (and the literal algorithm, and the bundle's answer)
- * side by side for one process.
+ * The `uss maps --json` report of `pid`: its USS and the sum of its mappings'.
+ *
+ * @throws {Error} when uss fails or prints something else.
  */
-async function crossCheck(
-  label: string,
+async function ussMapsJson(
   pid: number,
-  withSeed: boolean,
-  bundle: Bundle | null,
-): Promise<void> {
+): Promise<{ uss: number; mappingsUss: number; mappings: number }> {
+  const run = await capture([DENO, "run", "-A", MAIN, "maps", "--json", String(pid)]);
+  try {
+    const report = JSON.parse(run.stdout);
+    if (report.state !== "ok") throw new Error(`state ${report.state}: ${report.error}`);
+    const mappings: { uss: number }[] = report.mappings;
+    return {
+      uss: report.uss,
+      mappingsUss: mappings.reduce((sum, mapping) => sum + mapping.uss, 0),
+      mappings: mappings.length,
+    };
+  } catch (error) {
+    throw new Error(
+      `uss maps --json ${pid} failed (exit ${run.code}): ${error}\n${run.stderr}`,
+    );
+  }
+}
+
+/** What {@link crossCheck} compares uss with besides smaps_rollup. */
+interface CheckAlso {
+  /** The literal algorithm (slow: dense only). */
+  seed?: boolean;
+  /** The bundled uss. */
+  bundle?: Bundle | null;
+  /** `uss maps --json`: its total and the sum of its mappings. */
+  maps?: boolean;
+}
+
+/**
+ * Prints uss, smaps_rollup (and the literal algorithm, the bundle's answer,
+ * `uss maps`) side by side for one process.
+ */
+async function crossCheck(label: string, pid: number, also: CheckAlso = {}): Promise<void> {
   const report = await ussJson(MAIN, pid);
   const kernel = rollup(pid);
   const kernelPrivate = kernel.Private_Clean + kernel.Private_Dirty + kernel.Private_Hugetlb;
@@ -169,7 +229,7 @@ async function crossCheck(
     ],
   ];
   let agree = Math.abs(uss - kernelPrivate) <= AGREEMENT * kernelPrivate;
-  if (withSeed) {
+  if (also.seed) {
     const seed = await seedLiteral(pid);
     rows.splice(1, 0, [
       "seed_literal: kpagecount==1",
@@ -179,8 +239,8 @@ async function crossCheck(
     ]);
     agree &&= Math.abs(uss - seed) <= AGREEMENT * seed;
   }
-  if (bundle) {
-    const bundled = (await ussJson(bundle.path, pid)).uss as number;
+  if (also.bundle) {
+    const bundled = (await ussJson(also.bundle.path, pid)).uss as number;
     rows.splice(1, 0, [
       "uss bundled --json: uss",
       String(bundled),
@@ -188,6 +248,24 @@ async function crossCheck(
       relative(uss, bundled),
     ]);
     agree &&= Math.abs(uss - bundled) <= AGREEMENT * bundled;
+  }
+  if (also.maps) {
+    // The text view times the same walk; its JSON shows the walk's figures. A
+    // separate run: compared with uss --json like the others, while its
+    // mappings must add up to its own total exactly.
+    const maps = await ussMapsJson(pid);
+    rows.splice(
+      1,
+      0,
+      ["uss maps --json: uss", String(maps.uss), mib(maps.uss), relative(maps.uss, uss)],
+      [
+        `uss maps --json: Σ ${maps.mappings} mappings`,
+        String(maps.mappingsUss),
+        mib(maps.mappingsUss),
+        relative(maps.mappingsUss, uss),
+      ],
+    );
+    agree &&= Math.abs(maps.uss - uss) <= AGREEMENT * uss && maps.mappingsUss === maps.uss;
   }
   console.log(`\n${label} (PID ${pid}, method ${report.method}): USS cross-check`);
   const columns: Column[] = [
@@ -199,9 +277,92 @@ async function crossCheck(
   console.log(renderTable(columns, rows));
   console.log(
     agree
-      ? `agree within ${AGREEMENT * 100}%`
+      ? `agree within ${AGREEMENT * 100}%${
+        also.maps ? " (uss maps: its mappings add up to its total exactly)" : ""
+      }`
       : `DISAGREE by more than ${AGREEMENT * 100}%: the timings below measure a wrong answer`,
   );
+}
+
+/**
+ * Makes vm.max_map_count admit `needed` mappings in one process: raises it for
+ * the run when it is lower (cleanup puts the old value back).
+ *
+ * @returns a line saying what was done.
+ */
+function ensureMaxMapCount(cleanup: Cleanup, needed: number): string {
+  const path = "/proc/sys/vm/max_map_count";
+  const current = Number(Deno.readTextFileSync(path).trim());
+  if (current >= needed) return `vm.max_map_count ${current} ≥ ${needed} needed: unchanged`;
+  cleanup.restore(() => Deno.writeTextFileSync(path, `${current}\n`));
+  Deno.writeTextFileSync(path, `${needed}\n`);
+  return `vm.max_map_count raised from ${current} to ${needed} for this run (restored at exit)`;
+}
+
+/** How many VMAs `pid` has (lines of /proc/PID/maps). */
+function vmaCount(pid: number): number {
+  return Deno.readTextFileSync(`/proc/${pid}/maps`).split("\n").filter((line) => line).length;
+}
+
+/** A shape's process, what runs against it, and its timings once taken. */
+interface Shape {
+  name: ShapeName;
+  pid: number;
+  contenders: Contender[];
+  timings?: Timings;
+}
+
+/** The medians table's columns: contender name and header, in order. */
+const MEDIAN_COLUMNS: [string, string][] = [
+  ["uss", "uss"],
+  ["maps", "uss maps"],
+  ["bundled", "uss bundled"],
+  ["cat", "cat smaps_rollup"],
+  ["empty", "empty deno"],
+  ["version", "uss --version"],
+  ["seed", "seed literal"],
+];
+
+/** Prints the medians of every shape, one row each, with a column per contender that ran. */
+function printMedians(shapes: Shape[], rounds: number, seedEvery: number): void {
+  const seedNote = shapes.some((shape) => shape.name === "dense")
+    ? `; seed literal in 1 round of ${seedEvery}`
+    : "";
+  console.log(`\nmedians, ms (${rounds} rounds round-robin${seedNote})`);
+  const present = MEDIAN_COLUMNS.filter(([name]) =>
+    shapes.some((shape) => shape.contenders.some((c) => c.name === name))
+  );
+  console.log(renderTable(
+    [
+      { header: "shape", align: "left" },
+      ...present.map(([, header]): Column => ({ header, align: "right" })),
+      { header: "runs (in this order)", align: "left" },
+    ],
+    shapes.map((shape) => [
+      shape.name,
+      ...present.map(([name]) =>
+        shape.contenders.some((c) => c.name === name) ? ms(medianOf(shape.timings!, name)) : "-"
+      ),
+      shape.contenders.map((c) => runCount(shape.timings!, c.name)).join("/"),
+    ]),
+  ));
+  for (const shape of shapes) reportFailures(shape.name, shape.timings!);
+}
+
+/** A tracked figure against its target; `met` decides the mark. */
+function tracked(
+  shape: string,
+  figure: string,
+  value: string,
+  target: string,
+  met: boolean,
+): string[] {
+  return [shape, figure, value, target, mark(met)];
+}
+
+/** An informative figure, without target. */
+function info(shape: string, figure: string, value: string): string[] {
+  return [shape, figure, value, "-", ""];
 }
 
 async function main(): Promise<number> {
@@ -209,13 +370,19 @@ async function main(): Promise<number> {
     args: Deno.args,
     options: {
       rounds: { type: "string", default: "15" },
+      shapes: { type: "string", default: SHAPES.join(",") },
       "dense-mib": { type: "string", default: "4096" },
+      vmas: { type: "string", default: "65000" },
     },
   });
   const rounds = Number(values.rounds);
   const denseMib = Number(values["dense-mib"]);
-  if (!(rounds >= 1) || !(denseMib >= 1)) {
-    console.error("usage: bench.ts [--rounds N] [--dense-mib N]");
+  const vmas = Number(values.vmas);
+  const selected = parseShapes(values.shapes);
+  if (!(rounds >= 1) || !(denseMib >= 1) || !(vmas >= 1) || !selected) {
+    console.error(
+      "usage: bench.ts [--rounds N] [--shapes dense,sparse,manyvmas] [--dense-mib N] [--vmas N]",
+    );
     return 2;
   }
   if (Deno.uid() !== 0) {
@@ -227,54 +394,87 @@ async function main(): Promise<number> {
   try {
     const tmp = cleanup.dir(await Deno.makeTempDir({ prefix: "uss-bench-" }));
     const empty = `${tmp}/empty.ts`;
-    const sparseScript = `${tmp}/sparse.ts`;
     await Deno.writeTextFile(empty, "");
-    // The longest timer Deno accepts (~24.8 days): the process idles, as a server does.
-    await Deno.writeTextFile(
-      sparseScript,
-      "setTimeout(() => {}, 2 ** 31 - 1);\nconsole.log(Deno.pid);\n",
-    );
 
-    const bundled = await bundleUss(tmp);
-    const bundle = "path" in bundled ? bundled : null;
-    const modules = await moduleCount();
+    // Only the dense and sparse shapes time the bundle (making it takes seconds).
+    const bundled = selected.has("dense") || selected.has("sparse") ? await bundleUss(tmp) : null;
+    const bundle = bundled && "path" in bundled ? bundled : null;
+    const modules = bundled ? await moduleCount() : NaN;
 
-    console.error(`bench: starting the dense process (${denseMib} MiB, every page written)`);
-    const dense = await compile("dense", tmp);
-    const densePid = Number((await startAndReadLine(cleanup, [dense, String(denseMib)])).line);
-    await waitStopped(densePid);
+    let densePid = 0;
+    if (selected.has("dense")) {
+      console.error(`bench: starting the dense process (${denseMib} MiB, every page written)`);
+      const dense = await compile("dense", tmp);
+      densePid = Number((await startAndReadLine(cleanup, [dense, String(denseMib)])).line);
+      await waitStopped(densePid);
+    }
 
-    const sparse = await startAndReadLine(cleanup, [DENO, "run", "-A", sparseScript]);
-    const sparsePid = Number(sparse.line);
-    // Let the runtime finish starting (lazy compilation, first GC) before measuring.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    let manyPid = 0;
+    let mapCountLine = "";
+    if (selected.has("manyvmas")) {
+      mapCountLine = ensureMaxMapCount(cleanup, vmas + OTHER_VMAS);
+      console.error(`bench: ${mapCountLine}`);
+      console.error(`bench: starting the many-VMAs process (${vmas} VMAs of 2 written pages)`);
+      const manyvmas = await compile("manyvmas", tmp);
+      manyPid = Number((await startAndReadLine(cleanup, [manyvmas, String(vmas)])).line);
+    }
+
+    let sparsePid = 0;
+    if (selected.has("sparse")) {
+      const sparseScript = `${tmp}/sparse.ts`;
+      // The longest timer Deno accepts (~24.8 days): the process idles, as a server does.
+      await Deno.writeTextFile(
+        sparseScript,
+        "setTimeout(() => {}, 2 ** 31 - 1);\nconsole.log(Deno.pid);\n",
+      );
+      sparsePid = Number((await startAndReadLine(cleanup, [DENO, "run", "-A", sparseScript])).line);
+      // Let the runtime finish starting (lazy compilation, first GC) before measuring.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
 
     console.log("uss benchmark: one process, whole CLI run (Deno start included)");
     for (const line of machineLines()) console.log(line);
-    const denseRollup = rollup(densePid);
-    const sparseStatus = Deno.readTextFileSync(`/proc/${sparsePid}/status`);
-    const vmSize = Number(/^VmSize:\s+(\d+)/m.exec(sparseStatus)?.[1]) * 1024;
-    console.log(`dense:   PID ${densePid}, Rss ${mib(denseRollup.Rss)}`);
-    console.log(
-      `sparse:  PID ${sparsePid} (idle deno), VmSize ${mib(vmSize)}, Rss ${
-        mib(rollup(sparsePid).Rss)
-      }`,
-    );
-    const loads = Number.isFinite(modules) ? ` (main.ts loads ${modules})` : "";
-    console.log(
-      "path" in bundled
-        ? `bundle:  deno bundle main.ts: ${(bundled.bytes / 1024).toFixed(1)} KiB, 1 module${loads}`
-        : `bundle:  uss bundled skipped: ${bundled.reason}`,
-    );
+    if (densePid) console.log(`dense:   PID ${densePid}, Rss ${mib(rollup(densePid).Rss)}`);
+    if (sparsePid) {
+      const sparseStatus = Deno.readTextFileSync(`/proc/${sparsePid}/status`);
+      const vmSize = Number(/^VmSize:\s+(\d+)/m.exec(sparseStatus)?.[1]) * 1024;
+      console.log(
+        `sparse:  PID ${sparsePid} (idle deno), VmSize ${mib(vmSize)}, Rss ${
+          mib(rollup(sparsePid).Rss)
+        }`,
+      );
+    }
+    if (manyPid) {
+      const count = vmaCount(manyPid);
+      console.log(
+        `manyvmas: PID ${manyPid}, ${count} VMAs (${vmas} in the split region), Rss ${
+          mib(rollup(manyPid).Rss)
+        }; ${mapCountLine}`,
+      );
+      if (count < vmas) {
+        console.log(`manyvmas: fewer VMAs than asked for: the kernel merged some`);
+      }
+    }
+    if (bundled) {
+      const loads = Number.isFinite(modules) ? ` (main.ts loads ${modules})` : "";
+      console.log(
+        "path" in bundled
+          ? `bundle:  deno bundle main.ts: ${
+            (bundled.bytes / 1024).toFixed(1)
+          } KiB, 1 module${loads}`
+          : `bundle:  uss bundled skipped: ${bundled.reason}`,
+      );
+    }
 
-    await crossCheck("dense", densePid, true, bundle);
-    await crossCheck("sparse", sparsePid, false, bundle);
+    if (densePid) await crossCheck("dense", densePid, { seed: true, bundle });
+    if (sparsePid) await crossCheck("sparse", sparsePid, { bundle });
+    if (manyPid) await crossCheck("manyvmas", manyPid, { maps: true });
 
     // The empty script lives outside the repo; --config makes it parse the same
     // deno.json that main.ts finds, so the difference is uss's own work.
     const emptyDeno = [DENO, "run", "-A", "--config", `${REPO_ROOT}/deno.json`, empty];
     const seedEvery = Math.max(1, Math.ceil(rounds / 5));
-    const shape = (pid: number, seed: boolean): Contender[] => [
+    const oneProcess = (pid: number, seed: boolean): Contender[] => [
       { name: "uss", command: denoRun(MAIN, pid) },
       // The same code as one module (outside the repo, so no deno.json either,
       // as a compiled uss): uss − bundled is what loading ~35 modules costs.
@@ -286,10 +486,29 @@ async function main(): Promise<number> {
       { name: "version", command: denoRun(MAIN, "--version") },
       ...(seed ? [{ name: "seed", command: denoRun(SEED, pid), every: seedEvery }] : []),
     ];
-    const denseContenders = shape(densePid, true);
-    const sparseContenders = shape(sparsePid, false);
-    const denseTimes = await roundRobin(cleanup, denseContenders, rounds, "dense");
-    const sparseTimes = await roundRobin(cleanup, sparseContenders, rounds, "sparse");
+    const shapes: Shape[] = [];
+    if (densePid) {
+      shapes.push({ name: "dense", pid: densePid, contenders: oneProcess(densePid, true) });
+    }
+    if (sparsePid) {
+      shapes.push({ name: "sparse", pid: sparsePid, contenders: oneProcess(sparsePid, false) });
+    }
+    if (manyPid) {
+      shapes.push({
+        name: "manyvmas",
+        pid: manyPid,
+        contenders: [
+          { name: "uss", command: denoRun(MAIN, manyPid) },
+          // One row per mapping: what 65,000 VMAs cost when each is reported.
+          { name: "maps", command: denoRun(MAIN, "maps", manyPid) },
+          { name: "cat", command: ["cat", `/proc/${manyPid}/smaps_rollup`] },
+          { name: "empty", command: emptyDeno },
+        ],
+      });
+    }
+    for (const shape of shapes) {
+      shape.timings = await roundRobin(cleanup, shape.contenders, rounds, shape.name);
+    }
 
     // Peak RSS in KiB, median of rssRuns runs, by shape and contender.
     const rssRuns = 5;
@@ -299,54 +518,27 @@ async function main(): Promise<number> {
       rss.set(key, [...rss.get(key) ?? [], kib]);
     };
     for (let i = 0; i < rssRuns; i++) {
-      await measureRss("dense uss", denoRun(MAIN, densePid));
-      await measureRss("sparse uss", denoRun(MAIN, sparsePid));
-      if (bundle) {
-        await measureRss("dense bundled", denoRun(bundle.path, densePid));
-        await measureRss("sparse bundled", denoRun(bundle.path, sparsePid));
+      for (const shape of shapes) {
+        await measureRss(`${shape.name} uss`, denoRun(MAIN, shape.pid));
+        if (shape.name === "manyvmas") {
+          await measureRss("manyvmas maps", denoRun(MAIN, "maps", shape.pid));
+        } else if (bundle) {
+          await measureRss(`${shape.name} bundled`, denoRun(bundle.path, shape.pid));
+        }
       }
       await measureRss("empty", emptyDeno);
     }
     const peakBytes = (key: string) => median(rss.get(key) ?? []) * 1024;
 
-    console.log(
-      `\nmedians, ms (${rounds} rounds round-robin; seed literal in 1 round of ${seedEvery})`,
-    );
-    const medianRow = (label: string, timings: Timings, contenders: Contender[]) => {
-      const cell = (name: string) =>
-        contenders.some((c) => c.name === name) ? ms(medianOf(timings, name)) : "-";
-      return [
-        label,
-        ...["uss", "bundled", "cat", "empty", "version", "seed"].map(cell),
-        contenders.map((c) => runCount(timings, c.name)).join("/"),
-      ];
-    };
-    console.log(renderTable(
-      [
-        { header: "shape", align: "left" },
-        { header: "uss", align: "right" },
-        { header: "uss bundled", align: "right" },
-        { header: "cat smaps_rollup", align: "right" },
-        { header: "empty deno", align: "right" },
-        { header: "uss --version", align: "right" },
-        { header: "seed literal", align: "right" },
-        { header: "runs (in this order)", align: "left" },
-      ],
-      [
-        medianRow("dense", denseTimes, denseContenders),
-        medianRow("sparse", sparseTimes, sparseContenders),
-      ],
-    ));
-    reportFailures("dense", denseTimes);
-    reportFailures("sparse", sparseTimes);
+    printMedians(shapes, rounds, seedEvery);
 
-    const d = (name: string) => medianOf(denseTimes, name);
-    const s = (name: string) => medianOf(sparseTimes, name);
-    const densePeakMib = peakBytes("dense uss") / MIB;
-
-    // Informative rows about the bundle, beside the tracked figure they mirror.
-    const ifBundle = (...rows: string[][]) => bundle ? rows : [];
     console.log(`\ntracked ratios (peak RSS: median of ${rssRuns} runs, ${RSS_METHOD})`);
+    const rows: string[][] = [];
+    for (const shape of shapes) {
+      const rowsOf = { dense: denseRows, sparse: sparseRows, manyvmas: manyVmasRows }[shape.name];
+      rows.push(...rowsOf((name) => medianOf(shape.timings!, name), peakBytes, bundle !== null));
+    }
+    rows.push(info("-", "empty deno peak RSS", mib(peakBytes("empty"))));
     console.log(renderTable(
       [
         { header: "shape", align: "left" },
@@ -355,66 +547,16 @@ async function main(): Promise<number> {
         { header: "target", align: "left" },
         { header: "", align: "left" },
       ],
-      [
-        [
-          "dense",
-          "uss / cat",
-          `${(d("uss") / d("cat")).toFixed(2)}×`,
-          `≤ ${TARGET_DENSE_USS_OVER_CAT}×`,
-          mark(d("uss") / d("cat") <= TARGET_DENSE_USS_OVER_CAT),
-        ],
-        ...ifBundle(
-          ["dense", "uss bundled / cat", `${(d("bundled") / d("cat")).toFixed(2)}×`, "-", ""],
-        ),
-        [
-          "dense",
-          "seed_literal / uss",
-          `${(d("seed") / d("uss")).toFixed(1)}×`,
-          `≥ ${TARGET_SEED_OVER_USS}×`,
-          mark(d("seed") / d("uss") >= TARGET_SEED_OVER_USS),
-        ],
-        [
-          "dense",
-          "uss peak RSS",
-          mib(peakBytes("dense uss")),
-          `≤ ${TARGET_PEAK_RSS_MIB} MiB`,
-          mark(densePeakMib <= TARGET_PEAK_RSS_MIB),
-        ],
-        ...ifBundle(
-          ["dense", "uss bundled peak RSS", mib(peakBytes("dense bundled")), "-", ""],
-        ),
-        ["dense", "uss − empty deno", `${ms(d("uss") - d("empty"))} ms`, "-", ""],
-        ["dense", "uss − uss --version", `${ms(d("uss") - d("version"))} ms`, "-", ""],
-        ...ifBundle(["dense", "uss − uss bundled", `${ms(d("uss") - d("bundled"))} ms`, "-", ""]),
-        [
-          "sparse",
-          "uss − empty deno",
-          `${ms(s("uss") - s("empty"))} ms`,
-          `≤ ${TARGET_SPARSE_OVER_EMPTY_MS} ms`,
-          mark(s("uss") - s("empty") <= TARGET_SPARSE_OVER_EMPTY_MS),
-        ],
-        ...ifBundle(
-          ["sparse", "uss bundled − empty deno", `${ms(s("bundled") - s("empty"))} ms`, "-", ""],
-          ["sparse", "uss − uss bundled", `${ms(s("uss") - s("bundled"))} ms`, "-", ""],
-        ),
-        ["sparse", "uss − uss --version", `${ms(s("uss") - s("version"))} ms`, "-", ""],
-        ["sparse", "uss / cat", `${(s("uss") / s("cat")).toFixed(1)}×`, "-", ""],
-        ["sparse", "uss peak RSS", mib(peakBytes("sparse uss")), "-", ""],
-        ...ifBundle(
-          [
-            "sparse",
-            "uss bundled peak RSS",
-            mib(peakBytes("sparse bundled")),
-            "-",
-            "",
-          ],
-        ),
-        ["-", "empty deno peak RSS", mib(peakBytes("empty")), "-", ""],
-      ],
+      rows,
     ));
 
-    if (runCount(denseTimes, "uss") === 0 || runCount(sparseTimes, "uss") === 0) {
-      console.error("bench: uss never ran successfully");
+    const neverRan = shapes.flatMap((shape) =>
+      shape.contenders
+        .filter((c) => ["uss", "maps"].includes(c.name) && runCount(shape.timings!, c.name) === 0)
+        .map((c) => `${shape.name} ${c.name}`)
+    );
+    if (neverRan.length > 0) {
+      console.error(`bench: never ran successfully: ${neverRan.join(", ")}`);
       return 1;
     }
     return 0;
@@ -424,6 +566,102 @@ async function main(): Promise<number> {
   } finally {
     await cleanup.dispose();
   }
+}
+
+/** A shape's median time (ms) of contender `name`. */
+type MedianOf = (name: string) => number;
+/** The median peak RSS (bytes) recorded under `key` ("shape contender"). */
+type PeakOf = (key: string) => number;
+
+/** The dense shape's rows of the tracked table (bundle rows are informative). */
+function denseRows(d: MedianOf, peakBytes: PeakOf, bundle: boolean): string[][] {
+  const ifBundle = (...rows: string[][]) => bundle ? rows : [];
+  return [
+    tracked(
+      "dense",
+      "uss / cat",
+      `${(d("uss") / d("cat")).toFixed(2)}×`,
+      `≤ ${TARGET_DENSE_USS_OVER_CAT}×`,
+      d("uss") / d("cat") <= TARGET_DENSE_USS_OVER_CAT,
+    ),
+    ...ifBundle(info("dense", "uss bundled / cat", `${(d("bundled") / d("cat")).toFixed(2)}×`)),
+    tracked(
+      "dense",
+      "seed_literal / uss",
+      `${(d("seed") / d("uss")).toFixed(1)}×`,
+      `≥ ${TARGET_SEED_OVER_USS}×`,
+      d("seed") / d("uss") >= TARGET_SEED_OVER_USS,
+    ),
+    tracked(
+      "dense",
+      "uss peak RSS",
+      mib(peakBytes("dense uss")),
+      `≤ ${TARGET_PEAK_RSS_MIB} MiB`,
+      peakBytes("dense uss") / MIB <= TARGET_PEAK_RSS_MIB,
+    ),
+    ...ifBundle(info("dense", "uss bundled peak RSS", mib(peakBytes("dense bundled")))),
+    info("dense", "uss − empty deno", `${ms(d("uss") - d("empty"))} ms`),
+    info("dense", "uss − uss --version", `${ms(d("uss") - d("version"))} ms`),
+    ...ifBundle(info("dense", "uss − uss bundled", `${ms(d("uss") - d("bundled"))} ms`)),
+  ];
+}
+
+/** The sparse shape's rows of the tracked table. */
+function sparseRows(s: MedianOf, peakBytes: PeakOf, bundle: boolean): string[][] {
+  const ifBundle = (...rows: string[][]) => bundle ? rows : [];
+  return [
+    tracked(
+      "sparse",
+      "uss − empty deno",
+      `${ms(s("uss") - s("empty"))} ms`,
+      `≤ ${TARGET_SPARSE_OVER_EMPTY_MS} ms`,
+      s("uss") - s("empty") <= TARGET_SPARSE_OVER_EMPTY_MS,
+    ),
+    ...ifBundle(
+      info("sparse", "uss bundled − empty deno", `${ms(s("bundled") - s("empty"))} ms`),
+      info("sparse", "uss − uss bundled", `${ms(s("uss") - s("bundled"))} ms`),
+    ),
+    info("sparse", "uss − uss --version", `${ms(s("uss") - s("version"))} ms`),
+    info("sparse", "uss / cat", `${(s("uss") / s("cat")).toFixed(1)}×`),
+    info("sparse", "uss peak RSS", mib(peakBytes("sparse uss"))),
+    ...ifBundle(info("sparse", "uss bundled peak RSS", mib(peakBytes("sparse bundled")))),
+  ];
+}
+
+/** The many-VMAs shape's rows of the tracked table. */
+function manyVmasRows(m: MedianOf, peakBytes: PeakOf): string[][] {
+  return [
+    tracked(
+      "manyvmas",
+      "uss / cat",
+      `${(m("uss") / m("cat")).toFixed(2)}×`,
+      `≤ ${TARGET_MANYVMAS_USS_OVER_CAT}×`,
+      m("uss") / m("cat") <= TARGET_MANYVMAS_USS_OVER_CAT,
+    ),
+    tracked(
+      "manyvmas",
+      "uss maps / cat",
+      `${(m("maps") / m("cat")).toFixed(2)}×`,
+      `≤ ${TARGET_MANYVMAS_MAPS_OVER_CAT}×`,
+      m("maps") / m("cat") <= TARGET_MANYVMAS_MAPS_OVER_CAT,
+    ),
+    tracked(
+      "manyvmas",
+      "uss peak RSS",
+      mib(peakBytes("manyvmas uss")),
+      `≤ ${TARGET_PEAK_RSS_MIB} MiB`,
+      peakBytes("manyvmas uss") / MIB <= TARGET_PEAK_RSS_MIB,
+    ),
+    tracked(
+      "manyvmas",
+      "uss maps peak RSS",
+      mib(peakBytes("manyvmas maps")),
+      `≤ ${TARGET_PEAK_RSS_MIB} MiB`,
+      peakBytes("manyvmas maps") / MIB <= TARGET_PEAK_RSS_MIB,
+    ),
+    info("manyvmas", "uss − empty deno", `${ms(m("uss") - m("empty"))} ms`),
+    info("manyvmas", "uss maps − uss", `${ms(m("maps") - m("uss"))} ms`),
+  ];
 }
 
 if (import.meta.main) Deno.exit(await main());

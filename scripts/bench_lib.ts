@@ -51,13 +51,27 @@ export interface Timings {
 export interface Cleanup {
   /** Kills `pid` at cleanup (for grandchildren the benchmark learned about). */
   pid(pid: number): void;
+  /**
+   * Forgets `pid` (one the benchmark killed and saw reaped itself), so cleanup
+   * cannot kill an unrelated process that reused the PID meanwhile.
+   */
+  release(pid: number): void;
   /** Kills `child` at cleanup unless it has ended; returns it. */
   child(child: Deno.ChildProcess): Deno.ChildProcess;
   /** Removes `dir` (recursively) at cleanup; returns it. */
   dir(dir: string): string;
+  /**
+   * Runs `undo` at cleanup, after the processes are killed: puts back a machine
+   * setting the benchmark changed. Synchronous, as cleanup also runs inside a
+   * signal handler that exits right after.
+   */
+  restore(undo: () => void): void;
   /** {@link Cleanup.run}, then waits (briefly) until the killed children are reaped. */
   dispose(): Promise<void>;
-  /** Kills and removes everything registered, without waiting; safe to call twice. */
+  /**
+   * Kills and removes everything registered and restores the settings, without
+   * waiting; safe to call twice.
+   */
   run(): void;
 }
 
@@ -66,6 +80,7 @@ export function createCleanup(): Cleanup {
   const pids = new Set<number>();
   const children = new Set<Deno.ChildProcess>();
   const dirs = new Set<string>();
+  const undos: (() => void)[] = [];
   let handlers: [Deno.Signal, () => void][] = [];
 
   const run = (): void => {
@@ -87,6 +102,14 @@ export function createCleanup(): Cleanup {
       } catch { /* already gone */ }
     }
     dirs.clear();
+    // Last registered, first undone, as nested changes must be.
+    for (const undo of undos.splice(0).reverse()) {
+      try {
+        undo();
+      } catch (error) {
+        console.error(`cleanup: could not restore a setting: ${error}`);
+      }
+    }
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
     handlers = [];
   };
@@ -105,6 +128,9 @@ export function createCleanup(): Cleanup {
     pid(pid) {
       pids.add(pid);
     },
+    release(pid) {
+      pids.delete(pid);
+    },
     child(child) {
       children.add(child);
       child.status.finally(() => children.delete(child));
@@ -113,6 +139,9 @@ export function createCleanup(): Cleanup {
     dir(dir) {
       dirs.add(dir);
       return dir;
+    },
+    restore(undo) {
+      undos.push(undo);
     },
     async dispose() {
       const running = [...children];
