@@ -4,23 +4,29 @@
  * @example
  * ```ts
  * import { measureProcesses } from "@uss/uss";
- * const [report] = await measureProcesses([1234]);
- * if (report.usage) console.log(report.usage.uss, report.method);
- * else console.log(report.error);
+ * const [me, none] = await measureProcesses([Deno.pid, 0x7fff_ffff]);
+ * me.usage!.uss > 0; // true: bytes only this process holds
+ * me.method; // "kpagecount" for root (exact), else "smaps"
+ * [none.state, none.usage, none.error]; // ["no-such-process", null, "no such process"]
  * ```
  *
  * @example Exact figures of a group (the memory its processes share only among themselves counts)
  * ```ts
  * import { measure, openContext } from "@uss/uss";
+ * const child = new Deno.Command("sleep", { args: ["60"] }).spawn();
  * const context = openContext();
  * try {
- *   const pids = [100, 101, 102];
+ *   const pids = [Deno.pid, child.pid];
  *   const { groups: [group] } = await measure(context, pids, {
- *     groups: [{ name: "workers", pids }],
+ *     groups: [{ name: "deno+sleep", pids }],
  *   });
- *   console.log(group.usage.uss, group.ussSum, group.exact);
+ *   group.members.length; // 2
+ *   group.exact; // true for root (kpagecount), false with smaps (then USS is the members' sum)
+ *   group.usage.uss >= group.ussSum; // true: what only its members share counts too
  * } finally {
  *   context.close();
+ *   child.kill();
+ *   await child.status;
  * }
  * ```
  *

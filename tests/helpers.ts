@@ -245,3 +245,60 @@ export async function withSetting<T>(
 
 /** The root of the repository (for tests that need paths). */
 export const REPO_ROOT = ROOT;
+
+/**
+ * Starts a fixture that keeps running (it does not stop itself, unlike the
+ * protocol above) and waits for its first `expected` announcement lines.
+ * The fixture is killed on dispose, and at once if it fails to announce.
+ *
+ * @example
+ * ```ts
+ * await using grower = await startRunningFixture<{ region: string }>(binary, ["1", "100"]);
+ * const [{ pid }] = grower.processes;
+ * ```
+ */
+export async function startRunningFixture<T = Record<string, unknown>>(
+  binary: string,
+  args: string[],
+  expected = 1,
+): Promise<Fixture<T>> {
+  const child = new Deno.Command(binary, {
+    args,
+    stdout: "piped",
+    stderr: "inherit",
+    stdin: "null",
+  }).spawn();
+  const kill = async () => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await child.status;
+    await child.stdout.cancel().catch(() => {});
+  };
+  const processes: (T & { pid: number })[] = [];
+  try {
+    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let buffered = "";
+    const deadline = setTimeout(() => lines.cancel("timeout"), 20_000);
+    try {
+      while (processes.length < expected) {
+        const newline = buffered.indexOf("\n");
+        if (newline >= 0) {
+          processes.push(JSON.parse(buffered.slice(0, newline)));
+          buffered = buffered.slice(newline + 1);
+          continue;
+        }
+        const { value, done } = await lines.read();
+        if (done) throw new Error(`fixture ${binary} ${args.join(" ")} ended early`);
+        buffered += value;
+      }
+    } finally {
+      clearTimeout(deadline);
+      lines.releaseLock();
+    }
+  } catch (error) {
+    await kill();
+    throw error;
+  }
+  return { processes, kill, [Symbol.asyncDispose]: kill };
+}

@@ -84,7 +84,8 @@ export interface FrameTable {
  *
  * @example
  * ```ts
- * const table = createFrameTable(1 << 20);
+ * import { createFrameTable } from "./frame_table.ts";
+ * const table = createFrameTable(1 << 20); // 4 GiB of 4 KiB frames
  * table.counts.length; // 1048576
  * ```
  */
@@ -117,7 +118,10 @@ function grown<T extends Uint8Array | Uint16Array | Uint32Array>(array: T, lengt
  * @throws {RangeError} for frame numbers from 2^32 on.
  * @example
  * ```ts
- * ensureFrame(table, 5_000_000);
+ * import { createFrameTable, ensureFrame } from "./frame_table.ts";
+ * const table = createFrameTable(1024);
+ * ensureFrame(table, 5000);
+ * table.counts.length; // 8192
  * ```
  */
 export function ensureFrame(table: FrameTable, pfn: number): void {
@@ -140,7 +144,9 @@ export function ensureFrame(table: FrameTable, pfn: number): void {
  *
  * @example
  * ```ts
- * setFrameCount(table, 42, 3, 1);
+ * import { createFrameTable, frameCount, setFrameCount } from "./frame_table.ts";
+ * const table = createFrameTable(64);
+ * setFrameCount(table, 42, 3, 1); // kpagecount 3, one of them the tool's own entry
  * frameCount(table, 42); // 2
  * ```
  */
@@ -166,7 +172,10 @@ export function setFrameCount(table: FrameTable, pfn: number, raw: number, own =
  * @throws {RangeError} when the count was never recorded.
  * @example
  * ```ts
- * frameCount(table, 42);
+ * import { createFrameTable, frameCount, setFrameCount } from "./frame_table.ts";
+ * const table = createFrameTable(64);
+ * setFrameCount(table, 7, 0); // kpagecount 0: the zero page, say
+ * frameCount(table, 7); // -1
  * ```
  */
 export function frameCount(table: FrameTable, pfn: number): number {
@@ -182,7 +191,10 @@ export function frameCount(table: FrameTable, pfn: number): number {
  *
  * @example
  * ```ts
- * beginProcess(table);
+ * import { beginProcess, createFrameTable } from "./frame_table.ts";
+ * const table = createFrameTable(64);
+ * beginProcess(table); // before the first batch of each process
+ * table.processEpoch; // 1
  * ```
  */
 export function beginProcess(table: FrameTable): void {
@@ -199,7 +211,10 @@ export function beginProcess(table: FrameTable): void {
  *
  * @example
  * ```ts
- * beginGroup(table);
+ * import { beginGroup, createFrameTable } from "./frame_table.ts";
+ * const table = createFrameTable(64);
+ * beginGroup(table); // before the first member of each group
+ * table.groupCounts.length; // 64
  * ```
  */
 export function beginGroup(table: FrameTable): void {
@@ -259,7 +274,10 @@ export interface GroupAccount {
  *
  * @example
  * ```ts
- * const account = createProcessAccount(vmas.length);
+ * import { createProcessAccount, FIELDS, RSS } from "./frame_table.ts";
+ * const account = createProcessAccount(3); // one slot per mapping
+ * account.figures.length === 3 * FIELDS; // true
+ * account.figures[2 * FIELDS + RSS]; // 0: the RSS of the third mapping
  * ```
  */
 export function createProcessAccount(slots: number, includeSelf = false): ProcessAccount {
@@ -272,7 +290,11 @@ export function createProcessAccount(slots: number, includeSelf = false): Proces
  *
  * @example
  * ```ts
- * forgetCounts(table, account.moved);
+ * import { COUNT_UNKNOWN, createFrameTable, forgetCounts, setFrameCount } from "./frame_table.ts";
+ * const table = createFrameTable(64);
+ * setFrameCount(table, 42, 2);
+ * forgetCounts(table, [42]); // e.g. the frames of `account.moved`
+ * table.counts[42] === COUNT_UNKNOWN; // true
  * ```
  */
 export function forgetCounts(table: FrameTable, pfns: readonly number[]): void {
@@ -346,10 +368,19 @@ function addToSlot(
  *
  * @example
  * ```ts
+ * import { accountRefs, beginProcess, createFrameTable } from "./frame_table.ts";
+ * import { createProcessAccount, PSS, RSS, setFrameCount, USS_ANON } from "./frame_table.ts";
+ * import { createFrameRefs } from "./pagemap_scan.ts";
+ * const table = createFrameTable(64);
+ * setFrameCount(table, 10, 1); // mapped by one entry: this process's
+ * setFrameCount(table, 11, 2); // mapped by another process too
+ * const batch = createFrameRefs(2);
+ * batch.pfns.set([10, 11]); // metas stay 0: slot 0, anonymous
+ * batch.length = 2;
  * beginProcess(table);
  * const account = createProcessAccount(1);
  * accountRefs(table, batch, account, null, 4096, () => 0);
- * account.figures[USS_ANON];
+ * [account.figures[USS_ANON], account.figures[PSS], account.figures[RSS]]; // [4096, 6144, 8192]
  * ```
  */
 export function accountRefs(

@@ -35,7 +35,9 @@ export interface GroupTotals {
  *
  * @example
  * ```ts
+ * import { createGroupTotals } from "./group.ts";
  * const totals = createGroupTotals();
+ * [totals.members, totals.sum.uss]; // [0, 0]
  * ```
  */
 export function createGroupTotals(): GroupTotals {
@@ -54,7 +56,14 @@ export function createGroupTotals(): GroupTotals {
  *
  * @example
  * ```ts
- * addGroupMember(totals, usage, tally, 4096);
+ * import { addGroupMember, createGroupTotals } from "./group.ts";
+ * import { createScanTally } from "./pagemap_scan.ts";
+ * import { emptyUsage } from "./usage.ts";
+ * const totals = createGroupTotals();
+ * const tally = createScanTally(1);
+ * tally.exclusiveAnon[0] = 3; // pages its scan found mapped exactly once
+ * addGroupMember(totals, { ...emptyUsage(), uss: 12288, ussAnon: 12288 }, tally, 4096);
+ * [totals.members, totals.settledAnon, totals.sum.uss]; // [1, 12288, 12288]
  * ```
  */
 export function addGroupMember(
@@ -89,8 +98,18 @@ export interface GroupFigures {
  *
  * @example
  * ```ts
+ * import { addGroupMember, createGroupTotals, groupFigures } from "./group.ts";
+ * import { createScanTally } from "./pagemap_scan.ts";
+ * import { emptyUsage } from "./usage.ts";
+ * const totals = createGroupTotals();
+ * for (let member = 0; member < 2; member++) {
+ *   const tally = createScanTally(1);
+ *   tally.exclusiveAnon[0] = 1; // a page only this member maps
+ *   addGroupMember(totals, { ...emptyUsage(), uss: 4096, ussAnon: 4096 }, tally, 4096);
+ * }
+ * totals.frames.ussAnon = 4096; // from accountRefs: a frame the two share with nobody else
  * const { usage, ussSum } = groupFigures(totals);
- * usage.uss >= ussSum; // true
+ * [usage.uss, ussSum]; // [12288, 8192]
  * ```
  */
 export function groupFigures(totals: GroupTotals): GroupFigures {
@@ -109,7 +128,10 @@ export function groupFigures(totals: GroupTotals): GroupFigures {
  *
  * @example
  * ```ts
- * const total = sumUsages(groups.map((group) => group.usage));
+ * import { sumUsages } from "./group.ts";
+ * import { emptyUsage } from "./usage.ts";
+ * const total = sumUsages([{ ...emptyUsage(), uss: 4096 }, { ...emptyUsage(), uss: 8192 }]);
+ * total.uss; // 12288
  * ```
  */
 export function sumUsages(usages: readonly Usage[]): Usage {

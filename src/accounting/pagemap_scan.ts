@@ -74,7 +74,9 @@ export interface ScanTally {
  *
  * @example
  * ```ts
- * const refs = createFrameRefs(65536);
+ * import { createFrameRefs } from "./pagemap_scan.ts";
+ * const refs = createFrameRefs(65536); // a batch: the entries of one 512 KiB pagemap read
+ * [refs.pfns.length, refs.length]; // [65536, 0]
  * ```
  */
 export function createFrameRefs(capacity: number): FrameRefs {
@@ -93,7 +95,11 @@ export function createFrameRefs(capacity: number): FrameRefs {
  *
  * @example
  * ```ts
+ * import { clearFrameRefs, createFrameRefs } from "./pagemap_scan.ts";
+ * const refs = createFrameRefs(16);
+ * refs.length = 3;
  * clearFrameRefs(refs);
+ * refs.length; // 0
  * ```
  */
 export function clearFrameRefs(refs: FrameRefs): void {
@@ -107,7 +113,9 @@ export function clearFrameRefs(refs: FrameRefs): void {
  *
  * @example
  * ```ts
- * const tally = createScanTally(1);
+ * import { createScanTally } from "./pagemap_scan.ts";
+ * const tally = createScanTally(3); // one slot per mapping
+ * tally.exclusiveAnon.length; // 3
  * ```
  */
 export function createScanTally(slots: number): ScanTally {
@@ -181,8 +189,17 @@ function countExclusiveRun(words: Int32Array, from: number, to: number): number 
  *
  * @example
  * ```ts
- * scanPagemapEntries(new Int32Array(buffer.buffer), 0, bytes / 8, vma.startPage,
- *   { slot: 0, hugetlb: false, exclusiveShortcut: true, pmdPages: 512 }, tally, refs, table);
+ * import { EXCLUSIVE, PRESENT, SWAPPED } from "../procfs/pagemap_bits.ts";
+ * import { createFrameTable } from "./frame_table.ts";
+ * import { createFrameRefs, createScanTally, scanPagemapEntries } from "./pagemap_scan.ts";
+ * // Three pages: mapped only here (PFN 0x100), maybe shared (PFN 0x200), swapped out.
+ * const words = new Int32Array([0x100, PRESENT | EXCLUSIVE, 0x200, PRESENT, 0, SWAPPED]);
+ * const target = { slot: 0, hugetlb: false, exclusiveShortcut: true, pmdPages: 512 };
+ * const tally = createScanTally(1);
+ * const refs = createFrameRefs(3);
+ * scanPagemapEntries(words, 0, 3, 0x7f001, target, tally, refs, createFrameTable(1024));
+ * [tally.exclusiveAnon[0], tally.swapped[0]]; // [1, 1]
+ * [refs.length, refs.pfns[0], refs.unreadLength]; // [1, 0x200, 1]: its count is to be read
  * ```
  */
 export function scanPagemapEntries(

@@ -19,7 +19,13 @@ import type { Usage } from "./usage.ts";
  *
  * @example
  * ```ts
+ * import { parseSmaps } from "../procfs/maps.ts";
+ * import { usageFromSmaps } from "./smaps_usage.ts";
+ * const text = "7f00-7f04 rw-p 00000000 00:00 0\n" +
+ *   "Rss:  16 kB\nPss:  12 kB\nShared_Dirty:  8 kB\nPrivate_Dirty:  8 kB\nAnonymous:  16 kB\n";
+ * const [vma] = parseSmaps(text, 4096);
  * const usage = usageFromSmaps(vma.smaps);
+ * [usage.uss, usage.ussAnon, usage.pss, usage.rss]; // [8192, 8192, 12288, 16384]
  * ```
  */
 export function usageFromSmaps(fields: SmapsFields): Usage {

@@ -51,7 +51,9 @@ export interface Usage {
  *
  * @example
  * ```ts
+ * import { emptyUsage } from "./usage.ts";
  * const total = emptyUsage();
+ * [total.uss, total.pss, total.rss]; // [0, 0, 0]
  * ```
  */
 export function emptyUsage(): Usage {
@@ -73,7 +75,11 @@ export function emptyUsage(): Usage {
  *
  * @example
  * ```ts
- * const sum = rows.reduce((acc, row) => addUsage(acc, row), emptyUsage());
+ * import { addUsage, emptyUsage } from "./usage.ts";
+ * const total = emptyUsage();
+ * addUsage(total, { ...emptyUsage(), uss: 4096, rss: 8192 });
+ * addUsage(total, { ...emptyUsage(), uss: 4096, rss: 4096 });
+ * [total.uss, total.rss]; // [8192, 12288]
  * ```
  */
 export function addUsage(total: Usage, part: Usage): Usage {
@@ -103,8 +109,17 @@ export interface ProcessFigures {
  *
  * @example
  * ```ts
+ * import { createProcessAccount, PSS, RSS } from "./frame_table.ts";
+ * import { createScanTally } from "./pagemap_scan.ts";
+ * import { processFigures } from "./usage.ts";
+ * const tally = createScanTally(1);
+ * tally.exclusiveAnon[0] = 2; // two pages the scan settled as mapped once
+ * const account = createProcessAccount(1);
+ * // What accountRefs adds for a frame shared with one other process:
+ * account.figures[PSS] = 2048;
+ * account.figures[RSS] = 4096;
  * const { total } = processFigures(tally, account, 1, 4096);
- * total.uss;
+ * [total.uss, total.pss, total.rss]; // [8192, 10240, 12288]
  * ```
  */
 export function processFigures(

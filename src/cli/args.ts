@@ -26,7 +26,7 @@ export class UsageError extends Error {
 }
 
 /** Ways to group processes (`file` groups mappings instead). */
-export type GroupBy = "user" | "name" | "file";
+export type GroupBy = "user" | "name" | "cgroup" | "file";
 
 /** Output formats. */
 export type Format = "table" | "json" | "ndjson" | "csv" | "prometheus";
@@ -36,7 +36,7 @@ export const FORMATS: readonly Format[] = ["table", "json", "ndjson", "csv", "pr
 
 /** What the command line asks for. */
 export interface CliOptions {
-  command: "processes" | "maps" | "help" | "version";
+  command: "processes" | "maps" | "serve" | "help" | "version";
   /** PIDs given as arguments: each gets its own row, failures included. */
   pids: number[];
   format: Format;
@@ -64,7 +64,34 @@ export interface CliOptions {
   watch: number | null;
   /** `--count`: samples to take in watch mode; null for no end. */
   count: number | null;
+  /** `--cgroup`: only processes in this cgroup or below it. */
+  cgroup: string | null;
+  /** `--cgroup-hierarchy`: which hierarchy names cgroups; null to choose (v1 memory if present). */
+  cgroupHierarchy: "v1" | "v2" | null;
+  /** The exporter's options (`uss serve`). */
+  serve: ServeOptions;
 }
+
+/** What `uss serve` is asked for. */
+export interface ServeOptions {
+  /** Address to listen on. */
+  hostname: string;
+  port: number;
+  /** Groupings to export (`--by`, repeatable). */
+  by: ("user" | "name" | "cgroup")[];
+  /** The largest processes by USS to export one by one. */
+  perProcess: number;
+  /** Seconds a measurement is reused for. */
+  minInterval: number;
+  /** PEM files for TLS, both or neither. */
+  tlsCert: string | null;
+  tlsKey: string | null;
+  /** A file of `user:bcrypt-hash` lines for HTTP basic auth. */
+  basicAuthFile: string | null;
+}
+
+/** The exporter's default port. */
+export const DEFAULT_PORT = 9777;
 
 /** The text of `uss --help`; the figures and their meanings come from the table of measures. */
 export function helpText(): string {
@@ -77,9 +104,11 @@ Usage:
   uss [OPTIONS] PID...       the given processes, one row each (a thread ID
                              stands for its process)
   uss maps [OPTIONS] PID     where one process's memory lives, one row per mapping
+  uss serve [OPTIONS]        a Prometheus exporter (see "Exporter" below)
 
 Views and groups:
-  --by user|name             one row per user / per program, with exact group USS
+  --by user|name|cgroup      one row per user / program / memory cgroup, with exact
+                             group USS (and, per cgroup, the kernel's own charge)
   --by file                  per mapped file: the processes mapping it and their sums
                              (with "maps PID": merge the mappings of one file)
   --tree PID                 PID and all its descendants as one group
@@ -89,7 +118,10 @@ Selecting and ordering (every process, --by):
   --user NAME|UID            only processes of this user
   --name REGEX               only processes whose name or command line matches
   --pid PID,PID,...          only these processes
+  --cgroup PATH              only processes in cgroup PATH or below it
                              (with PIDs as arguments these are a usage error)
+  --cgroup-hierarchy v1|v2   which hierarchy names cgroups (default: v1's memory
+                             controller where it exists, else the unified one)
   --sort FIGURE|pid|name     (default uss, largest first)
   --reverse                  reverse the order
   --limit N                  print the first N rows
@@ -103,6 +135,16 @@ Output:
   --watch SECONDS            measure again every SECONDS: a table redrawn in place on a
                              terminal, else one JSON object per sample (NDJSON)
   --count N                  with --watch: stop after N samples
+
+Exporter (uss serve):
+  --listen HOST:PORT         where to listen (default 127.0.0.1:${DEFAULT_PORT}; another
+                             address only when given)
+  --by name|user|cgroup      groups to export, repeatable (default name)
+  --per-process N            also export the N largest processes by USS (default 10; 0:
+                             none, as PID labels churn)
+  --min-interval SECONDS     reuse a measurement for this long (default 5)
+  --tls-cert FILE --tls-key FILE        serve HTTPS
+  --basic-auth-file FILE     require HTTP basic auth: user:bcrypt-hash lines
 
 Method:
   --method auto|kpagecount|smaps   exact frame counting (root) or the kernel's smaps
@@ -121,12 +163,14 @@ Exit codes: 0 all measured, 1 some process given by PID could not be measured,
 }
 
 const METHODS: readonly MethodChoice[] = ["auto", "kpagecount", "smaps"];
-const GROUP_BY: readonly GroupBy[] = ["user", "name", "file"];
+const GROUP_BY: readonly GroupBy[] = ["user", "name", "cgroup", "file"];
 
 /** How an option is spelled and whether it takes a value. */
 export interface OptionSpec {
   type: "boolean" | "string";
   short?: string;
+  /** The option may be given several times: its value is then a list. */
+  multiple?: boolean;
 }
 
 /**
@@ -144,8 +188,8 @@ export interface OptionSpec {
 export function scanOptions(
   argv: readonly string[],
   specs: Record<string, OptionSpec>,
-): { values: Record<string, string | boolean>; positionals: string[] } {
-  const values: Record<string, string | boolean> = {};
+): { values: Record<string, string | boolean | string[]>; positionals: string[] } {
+  const values: Record<string, string | boolean | string[]> = {};
   const positionals: string[] = [];
   const shorts = new Map(
     Object.entries(specs).filter(([, spec]) => spec.short).map(([name, spec]) => [
@@ -175,12 +219,12 @@ export function scanOptions(
       values[name] = true;
       continue;
     }
-    if (equals >= 0 && long) {
-      values[name] = arg.slice(equals + 1);
-      continue;
-    }
-    if (index + 1 >= argv.length) throw new UsageError(`option --${name} needs a value`);
-    values[name] = argv[++index];
+    let value: string;
+    if (equals >= 0 && long) value = arg.slice(equals + 1);
+    else if (index + 1 >= argv.length) throw new UsageError(`option --${name} needs a value`);
+    else value = argv[++index];
+    if (spec.multiple) values[name] = [...(values[name] as string[] | undefined ?? []), value];
+    else values[name] = value;
   }
   return { values, positionals };
 }
@@ -230,14 +274,25 @@ export function parseCli(argv: string[]): CliOptions {
     user: { type: "string" },
     name: { type: "string" },
     pid: { type: "string" },
-    by: { type: "string" },
+    by: { type: "string", multiple: true },
     tree: { type: "string" },
     group: { type: "string" },
     jobs: { type: "string" },
+    cgroup: { type: "string" },
+    "cgroup-hierarchy": { type: "string" },
+    listen: { type: "string" },
+    "per-process": { type: "string" },
+    "min-interval": { type: "string" },
+    "tls-cert": { type: "string" },
+    "tls-key": { type: "string" },
+    "basic-auth-file": { type: "string" },
     help: { type: "boolean", short: "h" },
     version: { type: "boolean", short: "V" },
   });
-  const text = (name: string) => values[name] as string | undefined;
+  const text = (name: string) => {
+    const value = values[name];
+    return Array.isArray(value) ? value.at(-1) : value as string | undefined;
+  };
   const flag = (name: string) => values[name] === true;
   const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
     const value = text(name) ?? fallback;
@@ -257,8 +312,10 @@ export function parseCli(argv: string[]): CliOptions {
   };
 
   const maps = words[0] === "maps";
-  const positionals = maps ? words.slice(1) : words;
+  const serving = words[0] === "serve";
+  const positionals = maps || serving ? words.slice(1) : words;
   if (maps && positionals.length !== 1) throw new UsageError("uss maps takes exactly one PID");
+  if (serving && positionals.length > 0) throw new UsageError("uss serve takes no PID");
   const pids = positionals.map(parsePid);
 
   const positive = (name: string, max = Number.MAX_SAFE_INTEGER): number | null => {
@@ -316,6 +373,10 @@ export function parseCli(argv: string[]): CliOptions {
   const procRoot = text("proc-root") ?? "/proc";
   if (procRoot === "") throw new UsageError("--proc-root needs a directory");
 
+  const byList = (values.by as string[] | undefined) ?? [];
+  if (byList.length > 1 && !serving) {
+    throw new UsageError("--by is given once (uss serve takes several)");
+  }
   const by = text("by") === undefined ? null : oneOf("by", GROUP_BY, "user");
   const tree = text("tree") === undefined ? null : parsePid(text("tree")!);
   const group = pidList("group");
@@ -343,9 +404,28 @@ export function parseCli(argv: string[]): CliOptions {
   if (format === "prometheus" && (maps || by === "file")) {
     throw new UsageError("--format prometheus exports processes and groups, not mappings");
   }
+  const cgroup = text("cgroup") ?? null;
+  if (cgroup !== null && !cgroup.startsWith("/")) {
+    throw new UsageError(`invalid --cgroup ${JSON.stringify(cgroup)}: a path starting with /`);
+  }
+  if (cgroup !== null && (pids.length > 0 || tree !== null || group !== null)) {
+    throw new UsageError("--cgroup selects among all processes; PIDs, --tree or --group say which");
+  }
+  const serve = serveOptions(serving, text, byList);
+  if (serving && (tree !== null || group !== null || watch !== null || format !== "table")) {
+    throw new UsageError("uss serve takes --by, not --tree, --group, --watch or --format");
+  }
 
   return {
-    command: flag("help") ? "help" : flag("version") ? "version" : maps ? "maps" : "processes",
+    command: flag("help")
+      ? "help"
+      : flag("version")
+      ? "version"
+      : maps
+      ? "maps"
+      : serving
+      ? "serve"
+      : "processes",
     pids,
     format,
     columns,
@@ -364,5 +444,64 @@ export function parseCli(argv: string[]): CliOptions {
     jobs: positive("jobs", 64),
     watch,
     count,
+    cgroup,
+    cgroupHierarchy: text("cgroup-hierarchy") === undefined
+      ? null
+      : oneOf("cgroup-hierarchy", ["v1", "v2"] as const, "v2"),
+    serve,
+  };
+}
+
+/** The exporter's options, checked (defaults when not serving). */
+function serveOptions(
+  serving: boolean,
+  text: (name: string) => string | undefined,
+  byList: string[],
+): ServeOptions {
+  const only = ["listen", "per-process", "min-interval", "tls-cert", "tls-key", "basic-auth-file"];
+  const misplaced = only.find((name) => text(name) !== undefined);
+  if (!serving && misplaced) throw new UsageError(`--${misplaced} is an option of uss serve`);
+  let hostname = "127.0.0.1";
+  let port = DEFAULT_PORT;
+  const listen = text("listen");
+  if (listen !== undefined) {
+    const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]*)):([0-9]{1,5})$/.exec(listen);
+    if (!match || Number(match[3]) > 65535) {
+      throw new UsageError(`invalid --listen ${JSON.stringify(listen)}: expected HOST:PORT`);
+    }
+    hostname = match[1] ?? (match[2] === "" ? "0.0.0.0" : match[2]);
+    port = Number(match[3]);
+  }
+  for (const by of byList) {
+    if (!["user", "name", "cgroup"].includes(by) && serving) {
+      throw new UsageError(
+        `invalid --by ${JSON.stringify(by)} for uss serve: expected name, user or cgroup`,
+      );
+    }
+  }
+  const perProcess = text("per-process");
+  if (perProcess !== undefined && !/^[0-9]+$/.test(perProcess)) {
+    throw new UsageError(`invalid --per-process ${JSON.stringify(perProcess)}: expected a count`);
+  }
+  const interval = text("min-interval");
+  if (
+    interval !== undefined && (!/^[0-9]+(\.[0-9]+)?$/.test(interval) || Number(interval) > 3600)
+  ) {
+    throw new UsageError(`invalid --min-interval ${JSON.stringify(interval)}: expected seconds`);
+  }
+  const tlsCert = text("tls-cert") ?? null;
+  const tlsKey = text("tls-key") ?? null;
+  if ((tlsCert === null) !== (tlsKey === null)) {
+    throw new UsageError("--tls-cert and --tls-key go together");
+  }
+  return {
+    hostname,
+    port,
+    by: byList.length > 0 ? byList as ServeOptions["by"] : ["name"],
+    perProcess: perProcess === undefined ? 10 : Number(perProcess),
+    minInterval: interval === undefined ? 5 : Number(interval),
+    tlsCert,
+    tlsKey,
+    basicAuthFile: text("basic-auth-file") ?? null,
   };
 }

@@ -12,18 +12,29 @@ import {
   addFileMappings,
   fileReports,
   type FileTotals,
+  type GroupReport,
   type GroupSpec,
   groupSpecsBy,
 } from "../measure/aggregate.ts";
 import type { MeasureContext } from "../measure/context.ts";
 import { measure, type Measurement, type MeasureRunOptions } from "../measure/measure.ts";
 import {
+  cgroupHierarchy,
+  cgroupPaths,
   identify,
   resolveThreads,
   selectPids,
   selfAndLaunchers,
   treePids,
 } from "../measure/select.ts";
+import {
+  cgroupDirectory,
+  cgroupLabel,
+  type CgroupMount,
+  type Hierarchy,
+  readCgroupMounts,
+  readCharge,
+} from "../procfs/cgroup.ts";
 import type { ProcessReport } from "../measure/types.ts";
 import { ProcError } from "../procfs/files.ts";
 import { readMeminfo, usedMemory } from "../procfs/meminfo.ts";
@@ -133,7 +144,7 @@ function measureWith(
 }
 
 /** Reports as rows: user names, and command lines when a column shows them. */
-function rowsOf(session: Session, reports: readonly ProcessReport[]): ProcessRow[] {
+export function rowsOf(session: Session, reports: readonly ProcessReport[]): ProcessRow[] {
   const wantsCommand = session.options.columns?.some((id) => id.toLowerCase() === "command");
   return reports.map((report) => {
     const row: ProcessRow = { ...report, user: session.userName(report.uid) };
@@ -158,7 +169,7 @@ function machineMemory(context: MeasureContext): MachineMemory | null {
 }
 
 /** Every PID a machine-wide view looked at, measured or in one of the counts. */
-function accountingOf(session: Session, reports: readonly ProcessReport[]): Accounting {
+export function accountingOf(session: Session, reports: readonly ProcessReport[]): Accounting {
   const count = (...states: ProcessReport["state"][]) =>
     reports.filter((report) => states.includes(report.state)).length;
   return {
@@ -175,7 +186,8 @@ function accountingOf(session: Session, reports: readonly ProcessReport[]): Acco
   };
 }
 
-function base(session: Session, exitCode: number, notes: string[] = []) {
+/** What every result of `session` has: method, notes (the fallback's first), exit code, memory. */
+export function base(session: Session, exitCode: number, notes: string[] = []) {
   const { context } = session;
   const method = context.method;
   const fallback = context.fallbackReason
@@ -191,8 +203,11 @@ function base(session: Session, exitCode: number, notes: string[] = []) {
   };
 }
 
-/** The processes of the machine-wide views, after `--user`, `--name` and `--pid`. */
-function selection(session: Session): { pids: number[]; excluded: number[] } {
+/**
+ * The processes of the machine-wide views, after `--user`, `--name`, `--pid`
+ * and `--cgroup`, and those left out (the tool and its launchers).
+ */
+export function selection(session: Session): { pids: number[]; excluded: number[] } {
   const { context, options } = session;
   const excluded = selfAndLaunchers(context);
   const filter = options.pidFilter ? resolveThreads(context, options.pidFilter).pids : undefined;
@@ -201,6 +216,9 @@ function selection(session: Session): { pids: number[]; excluded: number[] } {
     name: options.name ?? undefined,
     pids: filter,
     exclude: new Set(excluded),
+    cgroup: options.cgroup === null
+      ? undefined
+      : { hierarchy: cgroupHierarchy(context, options.cgroupHierarchy), path: options.cgroup },
   });
   return { pids, excluded };
 }
@@ -254,17 +272,73 @@ export async function listingView(session: Session): Promise<ProcessesResult> {
 const INEXACT_NOTE =
   "note: exact group USS needs frame-level access (root); USS_SUM adds up the members' own USS";
 
-/** `--by user|name`: one row per user or program, with exact group USS. */
-export async function groupByView(session: Session): Promise<GroupsResult> {
+/**
+ * Groups of the processes `pids` by user, command name or memory cgroup, as
+ * specs to measure; for cgroups, their hierarchy too.
+ */
+export function groupingSpecs(
+  session: Session,
+  pids: readonly number[],
+  by: "user" | "name" | "cgroup",
+): { specs: GroupSpec[]; hierarchy: Hierarchy | null } {
   const { context, options } = session;
-  const { pids } = selection(session);
-  const by = options.by as "user" | "name";
+  if (by === "cgroup") {
+    const hierarchy = cgroupHierarchy(context, options.cgroupHierarchy);
+    const paths = cgroupPaths(context, pids, hierarchy);
+    return {
+      specs: groupSpecsBy(identify(context, pids), (process) => paths.get(process.pid) ?? null),
+      hierarchy,
+    };
+  }
   const specs = groupSpecsBy(
     identify(context, pids),
-    by,
-    (uid) => session.userName(uid) ?? String(uid),
+    by === "user"
+      ? (process) => session.userName(process.uid) ?? "?"
+      : (process) => process.name ?? "?",
   );
+  return { specs, hierarchy: null };
+}
+
+/**
+ * Adds to groups by cgroup their path and the kernel's charge (null where it
+ * cannot be read: no memory controller on that hierarchy, or a sandbox that
+ * only allows the procfs), and shows them by readable name.
+ */
+export function describeCgroups(
+  session: Session,
+  groups: GroupReport[],
+  hierarchy: Hierarchy,
+): string[] {
+  let mounts: CgroupMount[] = [];
+  try {
+    mounts = readCgroupMounts(session.context.procRoot);
+  } catch { /* no charges then */ }
+  let unreadable = 0;
+  for (const group of groups) {
+    const path = group.group;
+    const directory = cgroupDirectory(mounts, hierarchy, path);
+    let charge = null;
+    try {
+      charge = directory === null ? null : readCharge(directory, hierarchy);
+    } catch {
+      unreadable++;
+    }
+    group.cgroup = { path, hierarchy, charge };
+    group.group = cgroupLabel(path);
+  }
+  return unreadable > 0
+    ? [`note: the kernel's cgroup charges could not be read (Deno reads /sys only with -A)`]
+    : [];
+}
+
+/** `--by user|name|cgroup`: one row per user, program or cgroup, with exact group USS. */
+export async function groupByView(session: Session): Promise<GroupsResult> {
+  const { options } = session;
+  const { pids } = selection(session);
+  const by = options.by as "user" | "name" | "cgroup";
+  const { specs, hierarchy } = groupingSpecs(session, pids, by);
   const measurement = await measureWith(session, pids, { groups: specs });
+  const notes = hierarchy === null ? [] : describeCgroups(session, measurement.groups, hierarchy);
   const groups = orderGroups(measurement.groups, ordering(options, "uss"));
   return {
     kind: "groups",
@@ -272,7 +346,11 @@ export async function groupByView(session: Session): Promise<GroupsResult> {
     groups,
     members: null,
     accounting: accountingOf(session, measurement.reports),
-    ...base(session, EXIT_OK, groups.some((group) => !group.exact) ? [INEXACT_NOTE] : []),
+    ...base(
+      session,
+      EXIT_OK,
+      groups.some((group) => !group.exact) ? [...notes, INEXACT_NOTE] : notes,
+    ),
   };
 }
 

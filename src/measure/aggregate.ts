@@ -6,6 +6,7 @@
  */
 
 import { addUsage, emptyUsage, type Usage } from "../accounting/usage.ts";
+import type { CgroupCharge, Hierarchy } from "../procfs/cgroup.ts";
 import type { MappingReport, Method, ProcessReport } from "./types.ts";
 
 /** Processes to account as one group. */
@@ -14,6 +15,15 @@ export interface GroupSpec {
   name: string;
   /** The processes to account together. */
   pids: number[];
+}
+
+/** A memory cgroup as a group: where it is and what the kernel charges it. */
+export interface CgroupInfo {
+  /** Its path in `hierarchy`. */
+  path: string;
+  hierarchy: Hierarchy;
+  /** The kernel's charge, null when it cannot be read (no memory controller there, sandbox). */
+  charge: CgroupCharge | null;
 }
 
 /** A group's figures. */
@@ -35,6 +45,8 @@ export interface GroupReport {
   usage: Usage;
   /** The sum of the members' own USS. */
   ussSum: number;
+  /** For groups by cgroup: the cgroup. */
+  cgroup?: CgroupInfo;
 }
 
 /** Who a process is, as grouping needs it. */
@@ -48,25 +60,28 @@ export interface ProcessIdentity {
 }
 
 /**
- * Splits processes into groups by user or by command name, in order of first
- * appearance.
+ * Splits processes into groups by `keyOf` (a user name, a command name, a
+ * cgroup path), in order of first appearance; processes without a key are
+ * left out.
  *
  * @example
  * ```ts
- * groupSpecsBy([{ pid: 7, name: "sh", uid: 0 }], "name", String); // [{ name: "sh", pids: [7] }]
+ * import { groupSpecsBy } from "./aggregate.ts";
+ * groupSpecsBy([{ pid: 7, name: "sh", uid: 0 }, { pid: 9, name: "sh", uid: 0 }], (p) => p.name);
+ * // [{ name: "sh", pids: [7, 9] }]
  * ```
  */
 export function groupSpecsBy(
   processes: readonly ProcessIdentity[],
-  key: "user" | "name",
-  userName: (uid: number) => string,
+  keyOf: (process: ProcessIdentity) => string | null,
 ): GroupSpec[] {
   const groups = new Map<string, number[]>();
-  for (const report of processes) {
-    const name = key === "user" ? userName(report.uid ?? -1) : report.name ?? "?";
+  for (const process of processes) {
+    const name = keyOf(process);
+    if (name === null) continue;
     const pids = groups.get(name);
-    if (pids) pids.push(report.pid);
-    else groups.set(name, [report.pid]);
+    if (pids) pids.push(process.pid);
+    else groups.set(name, [process.pid]);
   }
   return [...groups].map(([name, pids]) => ({ name, pids }));
 }

@@ -175,8 +175,14 @@ function frameLimitOf(procRoot: string, pageSize: number): number {
  * a forced `kpagecount` is impossible.
  * @example
  * ```ts
+ * import { openContext } from "./context.ts";
  * const context = openContext({ method: "auto" });
- * try { … } finally { context.close(); }
+ * try {
+ *   context.method; // "kpagecount" for root, else "smaps" (see context.fallbackReason)
+ *   context.selfPid === Deno.pid; // true
+ * } finally {
+ *   context.close();
+ * }
  * ```
  */
 export function openContext(options: MeasureOptions = {}): MeasureContext {

@@ -66,7 +66,22 @@ function notify(progress: CountProgress): void {
  *
  * @example
  * ```ts
- * releaseUnread(table, refs, reader);
+ * import { COUNT_PENDING, COUNT_UNKNOWN, createFrameTable } from "../accounting/frame_table.ts";
+ * import { createFrameRefs } from "../accounting/pagemap_scan.ts";
+ * import { openKpagecount } from "../procfs/kpagecount.ts";
+ * import { createCountReader, releaseUnread } from "./frame_counts.ts";
+ * const root = Deno.makeTempDirSync(); // a stand-in for /proc
+ * Deno.writeFileSync(`${root}/kpagecount`, new Uint8Array(0));
+ * const woken: number[] = [];
+ * const reader = createCountReader(openKpagecount(root), { waiters: [() => woken.push(1)] });
+ * const table = createFrameTable(64);
+ * const refs = createFrameRefs(1);
+ * table.counts[42] = COUNT_PENDING; // marked by this batch's scan, to be read
+ * refs.unread[refs.unreadLength++] = 42;
+ * releaseUnread(table, refs, reader); // its process failed
+ * [table.counts[42] === COUNT_UNKNOWN, woken.length]; // [true, 1]
+ * reader.source.file.close();
+ * Deno.removeSync(root, { recursive: true });
  * ```
  */
 export function releaseUnread(table: FrameTable, refs: FrameRefs, reader: CountReader): void {
@@ -223,7 +238,11 @@ export interface SelfFrames {
  *
  * @example
  * ```ts
- * selfEntries(selfFrames, 42); // 0
+ * import { createSelfFrames, selfEntries } from "./frame_counts.ts";
+ * const selfFrames = createSelfFrames();
+ * selfFrames.entries.set(42, 2); // as matchSelfFrames records it
+ * selfFrames.marks = new Uint32Array([0, 1 << 10]); // the bit of frame 42 (32 + 10)
+ * [selfEntries(selfFrames, 42), selfEntries(selfFrames, 43)]; // [2, 0]
  * ```
  */
 export function selfEntries(selfFrames: SelfFrames, pfn: number): number {
@@ -239,7 +258,9 @@ export function selfEntries(selfFrames: SelfFrames, pfn: number): number {
  *
  * @example
  * ```ts
+ * import { createSelfFrames, selfEntries } from "./frame_counts.ts";
  * const selfFrames = createSelfFrames();
+ * selfEntries(selfFrames, 42); // 0: the tool maps no frame yet
  * ```
  */
 export function createSelfFrames(): SelfFrames {

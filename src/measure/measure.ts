@@ -323,10 +323,18 @@ function groupReport(spec: GroupSpec, state: GroupState): GroupReport {
  * @throws {RangeError} when a process is in two groups.
  * @example
  * ```ts
- * const { reports, groups } = await measure(context, [1, 2, 3], {
- *   groups: [{ name: "workers", pids: [2, 3] }],
- * });
- * groups[0].usage.uss;
+ * import { openContext } from "./context.ts";
+ * import { measure } from "./measure.ts";
+ * const context = openContext();
+ * try {
+ *   const { reports, groups } = await measure(context, [Deno.pid, 0x7fff_ffff], {
+ *     groups: [{ name: "deno", pids: [Deno.pid] }],
+ *   });
+ *   reports.map((report) => report.state); // ["ok", "no-such-process"]
+ *   [groups[0].group, groups[0].members[0] === Deno.pid]; // ["deno", true]
+ * } finally {
+ *   context.close();
+ * }
  * ```
  */
 export async function measure(
@@ -429,8 +437,10 @@ export async function measure(
  * method is impossible.
  * @example
  * ```ts
+ * import { measureProcesses } from "./measure.ts";
  * const [report] = await measureProcesses([Deno.pid]);
- * console.log(report.usage?.uss);
+ * report.state; // "ok"
+ * report.usage!.uss <= report.usage!.rss; // true
  * ```
  */
 export async function measureProcesses(

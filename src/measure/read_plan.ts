@@ -27,7 +27,14 @@ export interface ReadPlan {
  *
  * @example
  * ```ts
- * const plan = planReads(ranges, new Uint8Array(ranges.count).fill(1), 65536, 1024);
+ * import { parseMaps, rangesOf } from "../procfs/maps.ts";
+ * import { planReads } from "./read_plan.ts";
+ * const vmas = parseMaps(
+ *   "1000-3000 r--p 0 00:00 0\n4000-5000 rw-p 0 00:00 0\n100000-101000 rw-p 0 00:00 0\n",
+ *   4096,
+ * ); // pages 1-2, 4, 256
+ * const plan = planReads(rangesOf(vmas, 4096), new Uint8Array([1, 1, 1]), 65536, 16);
+ * [plan.count, [...plan.firstPage], [...plan.pages]]; // [2, [1, 256], [4, 1]]
  * ```
  */
 export function planReads(

@@ -117,7 +117,9 @@ const MESSAGES: Record<Exclude<ProcessState, "ok" | "error">, string> = {
  *
  * @example
  * ```ts
- * failedReport(42, "no-such-process");
+ * import { failedReport } from "./scan_process.ts";
+ * const report = failedReport(42, "no-such-process");
+ * [report.state, report.error, report.usage]; // ["no-such-process", "no such process", null]
  * ```
  */
 export function failedReport(

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { cgroupPath, type Hierarchy, memoryHierarchy, readCgroups } from "../procfs/cgroup.ts";
 import { ProcError } from "../procfs/files.ts";
 import { listPids } from "../procfs/pids.ts";
 import { readArgv, readCmdline, readStat, readStatus } from "../procfs/process_info.ts";
@@ -27,6 +28,8 @@ export interface ProcessFilter {
   pids?: readonly number[];
   /** Never these (the tool and its launchers). */
   exclude?: ReadonlySet<number>;
+  /** Only processes in this cgroup (of this hierarchy) or below it. */
+  cgroup?: { hierarchy: Hierarchy; path: string };
 }
 
 /** A per-process read failed: fatal only when the sandbox refused it or it is not a procfs error. */
@@ -66,7 +69,7 @@ export function selectPids(context: MeasureContext, filter: ProcessFilter): numb
   const selected: number[] = [];
   for (const pid of allPids(context)) {
     if (filter.exclude?.has(pid) || (wanted && !wanted.has(pid))) continue;
-    if (filter.uid === undefined && filter.name === undefined) {
+    if (filter.uid === undefined && filter.name === undefined && filter.cgroup === undefined) {
       selected.push(pid);
       continue;
     }
@@ -80,6 +83,13 @@ export function selectPids(context: MeasureContext, filter: ProcessFilter): numb
         filter.name !== undefined && !filter.name.test(stat.name) &&
         !filter.name.test(readCmdline(context.procRoot, pid))
       ) continue;
+      if (filter.cgroup !== undefined) {
+        const { hierarchy, path } = filter.cgroup;
+        const own = cgroupPath(readCgroups(context.procRoot, pid), hierarchy);
+        if (own === null || !(path === "/" || own === path || own.startsWith(`${path}/`))) {
+          continue;
+        }
+      }
       selected.push(pid);
     } catch (error) {
       skipUnreadable(error, context);
@@ -218,4 +228,42 @@ export function resolveThreads(
     resolved.add(process);
   }
   return { pids: [...resolved], threads };
+}
+
+/**
+ * The hierarchy that names memory cgroups here: `forced`, else v1's memory
+ * controller when the tool itself is in one (v1 and hybrid machines), else v2.
+ *
+ * @throws {EnvironmentError} when the sandbox refuses procfs.
+ */
+export function cgroupHierarchy(context: MeasureContext, forced: Hierarchy | null): Hierarchy {
+  if (forced !== null) return forced;
+  try {
+    return memoryHierarchy(readCgroups(context.procRoot, "self"));
+  } catch (error) {
+    skipUnreadable(error, context);
+    return "v2";
+  }
+}
+
+/**
+ * The cgroup path in `hierarchy` of each of `pids` that can be read.
+ *
+ * @throws {EnvironmentError} when the sandbox refuses procfs.
+ */
+export function cgroupPaths(
+  context: MeasureContext,
+  pids: readonly number[],
+  hierarchy: Hierarchy,
+): Map<number, string> {
+  const paths = new Map<number, string>();
+  for (const pid of pids) {
+    try {
+      const path = cgroupPath(readCgroups(context.procRoot, pid), hierarchy);
+      if (path !== null) paths.set(pid, path);
+    } catch (error) {
+      skipUnreadable(error, context);
+    }
+  }
+  return paths;
 }

@@ -55,7 +55,10 @@ function describeKind(kind: ProcErrorKind, cause: unknown): string {
  *
  * @example
  * ```ts
- * try { Deno.readTextFileSync("/proc/1/maps"); } catch (e) { throw toProcError(e, "/proc/1/maps"); }
+ * import { toProcError } from "./files.ts";
+ * const error = toProcError(new Deno.errors.NotFound("ENOENT"), "/proc/42/maps");
+ * error.kind; // "not-found"
+ * error.message; // "/proc/42/maps: no such file"
  * ```
  */
 export function toProcError(error: unknown, path: string): ProcError {
@@ -80,7 +83,8 @@ export function toProcError(error: unknown, path: string): ProcError {
  * @throws {ProcError} classified by kind.
  * @example
  * ```ts
- * const stat = readProcText("/proc/self/stat");
+ * import { readProcText } from "./files.ts";
+ * readProcText("/proc/self/stat").startsWith(`${Deno.pid} (`); // true
  * ```
  */
 export function readProcText(path: string): string {
@@ -148,7 +152,11 @@ export function readAt(
  * @throws {ProcError} classified by kind.
  * @example
  * ```ts
- * const bytes = await readAtAsync(file, path, 0, new Uint8Array(1 << 19));
+ * import { openProcFile, readAtAsync } from "./files.ts";
+ * const path = "/proc/self/pagemap";
+ * const file = openProcFile(path);
+ * await readAtAsync(file, path, 0, new Uint8Array(8 * 512)); // 4096: 512 entries of 8 bytes
+ * file.close();
  * ```
  */
 export async function readAtAsync(

@@ -34,8 +34,16 @@ export function openKpagecount(procRoot: string): KpagecountFile {
  * @throws {ProcError} on a read error.
  * @example
  * ```ts
- * const words = new Uint32Array(buffer.buffer);
- * const n = readKpagecounts(kpc, 0x1234, 64, buffer); // counts at words[2 * i]
+ * import { openKpagecount, readKpagecounts } from "./kpagecount.ts";
+ * const counts = new BigUint64Array([1n, 0n, 3n]); // the kpagecount of frames 0, 1 and 2
+ * const root = Deno.makeTempDirSync(); // a stand-in for /proc
+ * Deno.writeFileSync(`${root}/kpagecount`, new Uint8Array(counts.buffer));
+ * const kpagecount = openKpagecount(root);
+ * const buffer = new Uint8Array(64 * 8);
+ * readKpagecounts(kpagecount, 1, 64, buffer); // 2: frames 1 and 2, the last ones
+ * new BigUint64Array(buffer.buffer, 0, 2); // BigUint64Array(2) [ 0n, 3n ]
+ * kpagecount.file.close();
+ * Deno.removeSync(root, { recursive: true });
  * ```
  */
 export function readKpagecounts(
@@ -59,7 +67,14 @@ export function readKpagecounts(
  * @throws {ProcError} on a read error.
  * @example
  * ```ts
- * const n = await readKpagecountsAsync(kpc, 0x1234, 4096, buffer);
+ * import { openKpagecount, readKpagecountsAsync } from "./kpagecount.ts";
+ * const counts = new BigUint64Array(8192).fill(1n); // 8192 frames, each mapped once
+ * const root = Deno.makeTempDirSync(); // a stand-in for /proc
+ * Deno.writeFileSync(`${root}/kpagecount`, new Uint8Array(counts.buffer));
+ * const kpagecount = openKpagecount(root);
+ * await readKpagecountsAsync(kpagecount, 0, 4096, new Uint8Array(4096 * 8)); // 4096
+ * kpagecount.file.close();
+ * Deno.removeSync(root, { recursive: true });
  * ```
  */
 export async function readKpagecountsAsync(

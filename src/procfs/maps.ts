@@ -93,7 +93,9 @@ function pageNumber(hex: string, pageSize: number): number {
  *
  * @example
  * ```ts
- * parseMapsLine("7f00-7f01 r--p 00000000 08:01 42   /usr/lib/x y.so", 4096)?.path; // "/usr/lib/x y.so"
+ * import { parseMapsLine } from "./maps.ts";
+ * parseMapsLine("7f00-7f01 r--p 00000000 08:01 42   /lib/x y.so", 4096)?.path; // "/lib/x y.so"
+ * parseMapsLine("not a maps line", 4096); // null
  * ```
  */
 export function parseMapsLine(line: string, pageSize: number): Vma | null {
@@ -142,7 +144,14 @@ export function parseMapsLine(line: string, pageSize: number): Vma | null {
  * @throws {SyntaxError} when a non-empty line is not a maps line.
  * @example
  * ```ts
- * const vmas = parseMaps(Deno.readTextFileSync("/proc/self/maps"), 4096);
+ * import { parseMaps } from "./maps.ts";
+ * const vmas = parseMaps(
+ *   "55d1c000-55d1e000 r-xp 00001000 fd:01 1054 /usr/bin/cat\n" +
+ *     "7ffc9000-7ffca000 rw-p 00000000 00:00 0 [stack]\n",
+ *   4096,
+ * );
+ * vmas.map((vma) => [vma.startPage, vma.endPage, vma.path]);
+ * // [[0x55d1c, 0x55d1e, "/usr/bin/cat"], [0x7ffc9, 0x7ffca, "[stack]"]]
  * ```
  */
 export function parseMaps(text: string, pageSize: number): Vma[] {
@@ -182,7 +191,11 @@ function emptySmapsFields(): SmapsFields {
  * @throws {SyntaxError} when a VMA header is malformed.
  * @example
  * ```ts
- * const rss = parseSmaps(text, 4096).reduce((sum, vma) => sum + vma.smaps.rss, 0);
+ * import { parseSmaps } from "./maps.ts";
+ * const text = "7f00-7f04 rw-p 00000000 00:00 0 [heap]\n" +
+ *   "Size:  16 kB\nRss:  8 kB\nPss:  6 kB\nPrivate_Dirty:  4 kB\nVmFlags: rd wr\n";
+ * const [heap] = parseSmaps(text, 4096);
+ * [heap.path, heap.smaps.rss, heap.smaps.pss]; // ["[heap]", 8192, 6144]
  * ```
  */
 export function parseSmaps(text: string, pageSize: number): SmapsVma[] {
@@ -236,7 +249,8 @@ export interface MapRanges {
  *
  * @example
  * ```ts
- * deviceNumber("fd:01"); // 265289729
+ * import { deviceNumber } from "./maps.ts";
+ * deviceNumber("fd:01"); // 265289729 (0xfd * 2 ** 20 + 1)
  * ```
  */
 export function deviceNumber(device: string): number {
@@ -260,7 +274,10 @@ function createRanges(capacity: number): MapRanges {
  *
  * @example
  * ```ts
- * rangesOf(parseMaps(text, 4096), 4096).count;
+ * import { parseMaps, rangesOf } from "./maps.ts";
+ * const vmas = parseMaps("55d1c000-55d1e000 r-xp 00001000 fd:01 1054 /usr/bin/cat\n", 4096);
+ * const ranges = rangesOf(vmas, 4096);
+ * [ranges.count, ranges.startPage[0], ranges.offsetPage[0]]; // [1, 0x55d1c, 1]
  * ```
  */
 export function rangesOf(vmas: readonly Vma[], pageSize: number): MapRanges {
@@ -301,7 +318,12 @@ function lineAt(bytes: Uint8Array, start: number): string {
  * @throws {SyntaxError} when a line is not a maps line.
  * @example
  * ```ts
- * const ranges = parseMapRanges(Deno.readFileSync("/proc/self/maps"), 4096);
+ * import { parseMapRanges } from "./maps.ts";
+ * const text = "55d1c000-55d1e000 r-xp 00001000 fd:01 1054 /usr/bin/cat\n" +
+ *   "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0 [vsyscall]\n";
+ * const ranges = parseMapRanges(new TextEncoder().encode(text), 4096);
+ * [ranges.count, ranges.device[0], ranges.inode[0]]; // [2, 265289729, 1054]
+ * ranges.startPage[1]; // 0xffffffffff600 (exact, though the address is beyond 2^53)
  * ```
  */
 export function parseMapRanges(bytes: Uint8Array, pageSize: number): MapRanges {

@@ -20,7 +20,9 @@ export interface MemInfo {
  *
  * @example
  * ```ts
- * parseMeminfo("MemTotal: 1024 kB\n").total; // 1048576
+ * import { parseMeminfo } from "./meminfo.ts";
+ * const info = parseMeminfo("MemTotal:  1024 kB\nMemAvailable:  512 kB\n");
+ * info; // { total: 1048576, available: 524288 }
  * ```
  */
 export function parseMeminfo(text: string): MemInfo {

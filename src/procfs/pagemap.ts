@@ -35,7 +35,14 @@ export function openPagemap(procRoot: string, pid: number | "self"): PagemapFile
  * @throws {ProcError} on a read error.
  * @example
  * ```ts
- * const n = readPagemap(pagemap, vma.startPage, buffer);
+ * import { readMaps } from "./maps.ts";
+ * import { openPagemap, readPagemap } from "./pagemap.ts";
+ * import { readPageSize } from "./process_info.ts";
+ * const pageSize = readPageSize("/proc");
+ * const stack = readMaps("/proc", "self", pageSize).find((vma) => vma.path === "[stack]")!;
+ * const pagemap = openPagemap("/proc", "self");
+ * readPagemap(pagemap, stack.startPage, new Uint8Array(16 * 8)); // 16
+ * pagemap.file.close();
  * ```
  */
 export function readPagemap(source: PagemapFile, firstPage: number, buffer: Uint8Array): number {
@@ -51,7 +58,14 @@ export function readPagemap(source: PagemapFile, firstPage: number, buffer: Uint
  * @throws {ProcError} on a read error.
  * @example
  * ```ts
- * const n = await readPagemapAsync(pagemap, vma.startPage, buffer);
+ * import { readMaps } from "./maps.ts";
+ * import { openPagemap, readPagemapAsync } from "./pagemap.ts";
+ * import { readPageSize } from "./process_info.ts";
+ * const pageSize = readPageSize("/proc");
+ * const stack = readMaps("/proc", "self", pageSize).find((vma) => vma.path === "[stack]")!;
+ * const pagemap = openPagemap("/proc", "self");
+ * await readPagemapAsync(pagemap, stack.startPage, new Uint8Array(16 * 8)); // 16
+ * pagemap.file.close();
  * ```
  */
 export async function readPagemapAsync(

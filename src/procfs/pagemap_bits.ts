@@ -35,7 +35,8 @@ const TWO_32 = 0x1_0000_0000;
  *
  * @example
  * ```ts
- * pfnOf(0x1234, 0x8000_0001); // 0x1_0000_1234
+ * import { pfnOf } from "./pagemap_bits.ts";
+ * pfnOf(0x1234, 0x8000_0001); // 0x1_0000_1234 (bit 63, present, is not part of it)
  * ```
  */
 export function pfnOf(low: number, high: number): number {
@@ -64,8 +65,10 @@ export interface PagemapEntry {
  *
  * @example
  * ```ts
- * const words = new Uint32Array(bytes.buffer);
- * decodePagemapEntry(words[0], words[1]).present;
+ * import { decodePagemapEntry } from "./pagemap_bits.ts";
+ * const words = new Uint32Array([0x1234, 0x8100_0000]); // bits 63 and 56, PFN 0x1234
+ * const entry = decodePagemapEntry(words[0], words[1]);
+ * [entry.present, entry.exclusive, entry.pfn]; // [true, true, 0x1234]
  * ```
  */
 export function decodePagemapEntry(low: number, high: number): PagemapEntry {

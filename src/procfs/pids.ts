@@ -12,7 +12,9 @@ import { listProcDir } from "./files.ts";
  * @throws {ProcError} when the directory cannot be listed.
  * @example
  * ```ts
- * const pids = listPids("/proc"); // [1, 2, 3, …]
+ * import { listPids } from "./pids.ts";
+ * const pids = listPids("/proc"); // e.g. [1, 7, 42, …]
+ * pids.includes(Deno.pid); // true
  * ```
  */
 export function listPids(procRoot: string): number[] {

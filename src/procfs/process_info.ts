@@ -32,7 +32,9 @@ export interface ProcessStat {
  * @throws {SyntaxError} when the text is not a stat line.
  * @example
  * ```ts
- * parseStat("42 (my (odd) name) S 1 42 42 0 -1 4194560 …").name; // "my (odd) name"
+ * import { parseStat } from "./process_info.ts";
+ * const stat = parseStat("42 (my (odd) name) S 1 42 42 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 9876");
+ * [stat.name, stat.state, stat.ppid, stat.startTime]; // ["my (odd) name", "S", 1, 9876]
  * ```
  */
 export function parseStat(text: string): ProcessStat {
@@ -196,7 +198,9 @@ const AT_PAGESZ = 6;
  *
  * @example
  * ```ts
+ * import { pageSizeFromAuxv } from "./process_info.ts";
  * pageSizeFromAuxv(Deno.readFileSync("/proc/self/auxv")); // 4096 on x86_64
+ * pageSizeFromAuxv(new Uint8Array(new BigUint64Array([6n, 16384n, 0n, 0n]).buffer)); // 16384
  * ```
  */
 export function pageSizeFromAuxv(auxv: Uint8Array): number | null {

@@ -15,6 +15,7 @@ export const PASSWD_PATH = "/etc/passwd";
  *
  * @example
  * ```ts
+ * import { parsePasswd } from "./users.ts";
  * parsePasswd("root:x:0:0:root:/root:/bin/sh\n").get(0); // "root"
  * ```
  */

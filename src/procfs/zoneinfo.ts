@@ -13,6 +13,7 @@ import { readProcText } from "./files.ts";
  *
  * @example
  * ```ts
+ * import { frameLimit } from "./zoneinfo.ts";
  * frameLimit("Node 0, zone Normal\n  spanned 512\n  start_pfn: 4096\n"); // 4608
  * ```
  */

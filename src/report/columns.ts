@@ -133,6 +133,31 @@ const GROUP_COLUMNS: Column<GroupReport>[] = [
   ...measureColumns<GroupReport>((row, measure) =>
     measure.exactInGroups && !row.exact ? null : row.usage[measure.key]
   ),
+  text("path", "PATH", "the cgroup's full path", (row) => row.cgroup?.path ?? null),
+  text(
+    "charge",
+    "CHARGE",
+    "the kernel's charge of the cgroup: memory.current (v2), memory.usage_in_bytes (v1)",
+    (row) => row.cgroup?.charge?.current ?? null,
+    "right",
+    "bytes",
+  ),
+  text(
+    "charge_anon",
+    "CH_ANON",
+    "its anonymous part: anon (v2) or total_rss (v1) of memory.stat",
+    (row) => row.cgroup?.charge?.anon ?? null,
+    "right",
+    "bytes",
+  ),
+  text(
+    "charge_file",
+    "CH_FILE",
+    "its page cache part: file (v2) or total_cache (v1) of memory.stat",
+    (row) => row.cgroup?.charge?.file ?? null,
+    "right",
+    "bytes",
+  ),
 ];
 
 const MAPPING_COLUMNS: Column<MappingReport>[] = [

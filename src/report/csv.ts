@@ -74,7 +74,15 @@ export function renderCsv(result: ViewResult, columns: readonly string[] | null)
       return records(
         "group",
         result.groups,
-        columns ?? ["group", "procs", "uss", "uss_sum", ...figures.slice(1), "method"],
+        columns ?? [
+          "group",
+          "procs",
+          "uss",
+          "uss_sum",
+          ...figures.slice(1),
+          "method",
+          ...(result.by === "cgroup" ? ["path", "charge", "charge_anon", "charge_file"] : []),
+        ],
         context,
       );
     case "mappings":

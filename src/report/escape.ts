@@ -8,6 +8,7 @@
  */
 
 /** C0 controls, DEL, C1 controls and the backslash that starts an escape. */
+// deno-lint-ignore no-control-regex
 const UNPRINTABLE = /[\x00-\x1f\x7f-\x9f\\]/g;
 
 const NAMED: Record<string, string> = { "\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\" };

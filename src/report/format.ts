@@ -12,7 +12,9 @@ const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
  *
  * @example
  * ```ts
+ * import { formatBytes } from "./format.ts";
  * formatBytes(1536); // "1.50 KiB"
+ * formatBytes(123456789); // "117.7 MiB"
  * formatBytes(4096, { exact: true }); // "4096"
  * formatBytes(0); // "0"
  * ```
@@ -52,6 +54,7 @@ export type Row = string[] | { cells: string[]; message: string };
  *
  * @example
  * ```ts
+ * import { renderTable } from "./format.ts";
  * renderTable([{ header: "PID", align: "right" }], [["1"], ["42"]]);
  * // "PID\n  1\n 42"
  * ```

@@ -43,15 +43,19 @@ export function processJson(row: ProcessRow): JsonObject {
 
 /**
  * One group: `{group, processes, uss, uss_anon, uss_file, uss_sum, pss, rss,
- * ram, swap, hugetlb, hugetlb_uss, method, members}`; the group's own figures
- * are null when they cannot be exact.
+ * ram, swap, hugetlb, hugetlb_uss, method, members}`, and for a cgroup `{path,
+ * hierarchy, charge, charge_anon, charge_file}` (the kernel's charge, null when
+ * it cannot be read); the group's own figures are null when they cannot be exact.
  *
  * @example
  * ```ts
  * import { emptyUsage } from "../accounting/usage.ts";
  * import { groupJson } from "./json.ts";
- * groupJson({ group: "g", members: [1], method: "smaps", exact: false, usage: emptyUsage(), ussSum: 0 }).uss;
- * // null
+ * const usage = { ...emptyUsage(), uss: 8192, pss: 6144 };
+ * const json = groupJson({
+ *   group: "g", members: [1, 2], method: "smaps", exact: false, usage, ussSum: 8192,
+ * });
+ * [json.uss, json.uss_sum, json.pss]; // [null, 8192, 6144]: smaps gives no group USS
  * ```
  */
 export function groupJson(group: GroupReport): JsonObject {
@@ -69,6 +73,15 @@ export function groupJson(group: GroupReport): JsonObject {
     ...rest,
     method: group.method,
     members: group.members,
+    ...(group.cgroup
+      ? {
+        path: group.cgroup.path,
+        hierarchy: group.cgroup.hierarchy,
+        charge: group.cgroup.charge?.current ?? null,
+        charge_anon: group.cgroup.charge?.anon ?? null,
+        charge_file: group.cgroup.charge?.file ?? null,
+      }
+      : {}),
   };
 }
 

@@ -44,9 +44,16 @@ export interface Ordering {
  *
  * @example
  * ```ts
- * orderRows(reports, { sort: "pss", reverse: false, limit: 10 }, {
- *   usage: (r) => r.usage, id: (r) => r.pid, name: (r) => r.name ?? "",
- * });
+ * import { emptyUsage } from "../accounting/usage.ts";
+ * import { orderRows } from "./order.ts";
+ * const rows = [
+ *   { pid: 1, name: "init", usage: { ...emptyUsage(), pss: 4096 } },
+ *   { pid: 2, name: "gone", usage: null },
+ *   { pid: 3, name: "db", usage: { ...emptyUsage(), pss: 8192 } },
+ * ];
+ * orderRows(rows, { sort: "pss", reverse: false, limit: null }, {
+ *   usage: (row) => row.usage, id: (row) => row.pid, name: (row) => row.name,
+ * }).map((row) => row.pid); // [3, 1, 2]: largest first, rows without figures last
  * ```
  */
 export function orderRows<T>(rows: readonly T[], ordering: Ordering, fields: RowFields<T>): T[] {
@@ -75,8 +82,11 @@ export function orderRows<T>(rows: readonly T[], ordering: Ordering, fields: Row
  *
  * @example
  * ```ts
+ * import { failedReport } from "../measure/scan_process.ts";
  * import { orderProcesses } from "./order.ts";
- * orderProcesses([], { sort: "uss", reverse: false, limit: null }); // []
+ * const reports = [failedReport(7, "zombie"), failedReport(3, "exited")];
+ * const ordering = { sort: "pid", reverse: false, limit: null };
+ * orderProcesses(reports, ordering).map((report) => report.pid); // [3, 7]
  * ```
  */
 export function orderProcesses<T extends ProcessReport>(
@@ -95,8 +105,15 @@ export function orderProcesses<T extends ProcessReport>(
  *
  * @example
  * ```ts
+ * import { emptyUsage } from "../accounting/usage.ts";
  * import { orderGroups } from "./order.ts";
- * orderGroups([], { sort: "uss", reverse: false, limit: null }); // []
+ * const group = (name: string, uss: number) => ({
+ *   group: name, members: [1], method: null, exact: true,
+ *   usage: { ...emptyUsage(), uss }, ussSum: uss,
+ * });
+ * const groups = [group("small", 4096), group("large", 8192)];
+ * orderGroups(groups, { sort: "uss", reverse: false, limit: null }).map((g) => g.group);
+ * // ["large", "small"]
  * ```
  */
 export function orderGroups(groups: readonly GroupReport[], ordering: Ordering): GroupReport[] {
@@ -112,8 +129,13 @@ export function orderGroups(groups: readonly GroupReport[], ordering: Ordering):
  *
  * @example
  * ```ts
+ * import { emptyUsage } from "../accounting/usage.ts";
+ * import { parseMaps } from "../procfs/maps.ts";
  * import { orderMappings } from "./order.ts";
- * orderMappings([], { sort: null, reverse: false, limit: 3 }); // []
+ * const maps = "1000-2000 r--p 0 08:01 8 /usr/lib/b.so\n3000-4000 r--p 0 08:01 7 /lib/a.so\n";
+ * const mappings = parseMaps(maps, 4096).map((vma) => ({ vma, usage: emptyUsage() }));
+ * orderMappings(mappings, { sort: "name", reverse: false, limit: null }).map((m) => m.vma.path);
+ * // ["/lib/a.so", "/usr/lib/b.so"]
  * ```
  */
 export function orderMappings(
@@ -132,8 +154,14 @@ export function orderMappings(
  *
  * @example
  * ```ts
+ * import { emptyUsage } from "../accounting/usage.ts";
  * import { orderFiles } from "./order.ts";
- * orderFiles([], { sort: "pss", reverse: true, limit: null }); // []
+ * const file = (path: string, pss: number) => ({
+ *   file: path, pids: [1], mappings: 1, usage: { ...emptyUsage(), pss },
+ * });
+ * const files = [file("/lib/a.so", 8192), file("[heap]", 4096), file("/bin/sh", 16384)];
+ * orderFiles(files, { sort: "pss", reverse: true, limit: 2 }).map((f) => f.file);
+ * // ["[heap]", "/lib/a.so"]: smallest first, then cut
  * ```
  */
 export function orderFiles(files: readonly FileReport[], ordering: Ordering): FileReport[] {

@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { GroupReport } from "../measure/aggregate.ts";
 import { MEASURES } from "./measures.ts";
 import { labelValue } from "./escape.ts";
 import type { ViewResult } from "./result.ts";
@@ -60,13 +61,17 @@ export function resultMetrics(result: ViewResult): MetricFamily[] {
     }
   }
   if (result.kind === "groups") {
-    const labels = (group: string) => ({ by: result.by, group });
+    // A cgroup is labelled by its path: unique, where readable names may not be.
+    const labels = (group: GroupReport) => ({
+      by: result.by,
+      group: group.cgroup?.path ?? group.group,
+    });
     for (const measure of exported) {
       const metric = family(`uss_group_${measure.json}_bytes`, `Group ${measure.help}.`);
       for (const group of result.groups) {
         if (measure.exactInGroups && !group.exact) continue;
         metric.samples.push({
-          labels: labels(group.group),
+          labels: labels(group),
           value: Math.round(group.usage[measure.key]),
         });
       }
@@ -77,16 +82,38 @@ export function resultMetrics(result: ViewResult): MetricFamily[] {
           "Group members' own USS added up (USS minus this: memory shared only inside the group).",
         );
         for (const group of result.groups) {
-          sum.samples.push({ labels: labels(group.group), value: Math.round(group.ussSum) });
+          sum.samples.push({ labels: labels(group), value: Math.round(group.ussSum) });
         }
         families.push(sum);
       }
     }
     const processes = family("uss_group_processes", "Processes measured in the group.");
     for (const group of result.groups) {
-      processes.samples.push({ labels: labels(group.group), value: group.members.length });
+      processes.samples.push({ labels: labels(group), value: group.members.length });
     }
     families.push(processes);
+    if (result.groups.some((group) => group.cgroup)) {
+      for (
+        const [key, name, help] of [
+          [
+            "current",
+            "uss_group_charge_bytes",
+            "memory.current (v2) or memory.usage_in_bytes (v1)",
+          ],
+          ["anon", "uss_group_charge_anon_bytes", "anon (v2) or total_rss (v1) of memory.stat"],
+          ["file", "uss_group_charge_file_bytes", "file (v2) or total_cache (v1) of memory.stat"],
+        ] as const
+      ) {
+        const charge = family(name, `The kernel's charge of the cgroup: ${help}.`);
+        for (const group of result.groups) {
+          const value = group.cgroup?.charge?.[key];
+          if (value !== null && value !== undefined) {
+            charge.samples.push({ labels: labels(group), value });
+          }
+        }
+        families.push(charge);
+      }
+    }
   }
   const accounting = "accounting" in result ? result.accounting : null;
   if (accounting) {

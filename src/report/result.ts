@@ -39,7 +39,9 @@ export interface Accounting {
 
 /** The machine's memory, to put totals in context (bytes). */
 export interface MachineMemory {
+  /** MemTotal. */
   total: number;
+  /** MemAvailable: what can be had without swapping. */
   available: number;
   /** What free(1) calls used: total − available. */
   used: number;
@@ -59,6 +61,7 @@ export interface ResultBase {
 
 /** Processes, one row each: given by PID, or every process (`listing`). */
 export interface ProcessesResult extends ResultBase {
+  /** Tells the result kinds apart. */
   kind: "processes";
   /** Every process of the machine (after filters), rather than PIDs given. */
   listing: boolean;
@@ -74,6 +77,7 @@ export interface ProcessesResult extends ResultBase {
 
 /** Groups of processes, with their members for a tree or an explicit group. */
 export interface GroupsResult extends ResultBase {
+  /** Tells the result kinds apart. */
   kind: "groups";
   /** What the groups are: "user", "name", "tree", "group", "cgroup". */
   by: string;
@@ -87,6 +91,7 @@ export interface GroupsResult extends ResultBase {
 
 /** One process's mappings. */
 export interface MappingsResult extends ResultBase {
+  /** Tells the result kinds apart. */
   kind: "mappings";
   /** The process, its figures the total of every mapping. */
   process: ProcessRow;
@@ -98,6 +103,7 @@ export interface MappingsResult extends ResultBase {
 
 /** Mappings merged per file: of one process (`maps --by file`) or of every process. */
 export interface FilesResult extends ResultBase {
+  /** Tells the result kinds apart. */
   kind: "files";
   /** The process, for `maps --by file PID`; null across processes. */
   process: ProcessRow | null;

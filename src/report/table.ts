@@ -46,7 +46,8 @@ const MAX_LABEL = 48;
  * @example
  * ```ts
  * import { shortLabel } from "./table.ts";
- * shortLabel("group:" + Array.from({ length: 30 }, (_, i) => 1000 + i).join(",")).length <= 48; // true
+ * shortLabel("[anon:short]"); // "[anon:short]"
+ * shortLabel("group:" + "1234,".repeat(20)); // "group:1234,1234,1234,1234,1234,1234… (+58 chars)"
  * ```
  */
 export function shortLabel(label: string): string {
@@ -100,7 +101,7 @@ function rowsTable<Kind extends RowKind>(
     label?: (column: Column<RowOf[Kind]>, text: string) => string;
   } = {},
 ): string {
-  let chosen = [...(options.columns ?? ids)];
+  const chosen = [...(options.columns ?? ids)];
   if (options.change) {
     const at = chosen.indexOf(options.watched ?? "uss");
     chosen.splice(at < 0 ? chosen.length : at + 1, 0, "+last", "+start");
@@ -208,7 +209,7 @@ function processIds(rows: readonly ProcessRow[], listing: boolean): string[] {
  * import { renderResultTable } from "./table.ts";
  * renderResultTable({ kind: "processes", listing: false, processes: [], total: null,
  *   accounting: null, excluded: [], method: "smaps", notes: [], exitCode: 0, memory: null },
- *   { bytes: false, columns: null }); // "  PID  USER  NAME  USS  ANON  FILE  PSS  RSS  SWAP  METHOD"
+ *   { bytes: false, columns: null }); // "PID  USER  NAME  USS  ANON  FILE  PSS  RSS  SWAP  METHOD"
  * ```
  */
 export function renderResultTable(result: ViewResult, options: TableOptions): string {
@@ -276,6 +277,7 @@ export function renderResultTable(result: ViewResult, options: TableOptions): st
         "uss_sum",
         ...defaultMeasureIds(hasHugetlb(result.groups.map((group) => group.usage)), true)
           .slice(1),
+        ...(result.by === "cgroup" ? ["charge", "charge_anon", "charge_file"] : []),
       ];
       parts.push(rowsTable("group", result.groups, ids, options, context, {
         label: (column, text) => column.id === "group" ? shortLabel(text) : text,
