@@ -47,6 +47,7 @@ export {
   type SelfVma,
 } from "./measure/context.ts";
 export {
+  type CgroupInfo,
   type FileReport,
   type GroupReport,
   type GroupSpec,
@@ -68,6 +69,7 @@ export type { GroupFigures } from "./accounting/group.ts";
 export type { KpagecountFile } from "./procfs/kpagecount.ts";
 export type { PagemapFile } from "./procfs/pagemap.ts";
 export type { Vma } from "./procfs/maps.ts";
+export type { CgroupCharge, Hierarchy } from "./procfs/cgroup.ts";
 export { type Measure, MEASURES, usageJson } from "./report/measures.ts";
 export type {
   Accounting,
@@ -77,7 +79,13 @@ export type {
   MappingsResult,
   ProcessesResult,
   ProcessRow,
+  ResultBase,
   ViewResult,
 } from "./report/result.ts";
-export { processJson, resultJson } from "./report/json.ts";
-export { renderMetrics, resultMetrics } from "./report/prometheus.ts";
+export { type JsonObject, processJson, resultJson } from "./report/json.ts";
+export {
+  type MetricFamily,
+  type MetricSample,
+  renderMetrics,
+  resultMetrics,
+} from "./report/prometheus.ts";

@@ -302,3 +302,23 @@ export async function startRunningFixture<T = Record<string, unknown>>(
   }
   return { processes, kill, [Symbol.asyncDispose]: kill };
 }
+
+/**
+ * True when `USS_TEST_STRICT=1` (CI): a test that would skip for a missing
+ * program or privilege fails instead.
+ */
+export const STRICT = Deno.env.get("USS_TEST_STRICT") === "1";
+
+/**
+ * Skips the calling test or step for `reason`: prints `skipped: REASON` and
+ * returns, or throws under {@link STRICT}, where nothing may be skipped.
+ *
+ * @example
+ * ```ts
+ * if (!havePromtool) return skipOrFail("promtool is not installed (Debian package prometheus)");
+ * ```
+ */
+export function skipOrFail(reason: string): void {
+  if (STRICT) throw new Error(`${reason}; USS_TEST_STRICT=1 requires it`);
+  console.log(`skipped: ${reason}`);
+}

@@ -15,6 +15,8 @@ export const SIZE_KEYS = [
   "rss",
   "ram",
   "swap",
+  "swap_pss",
+  "swap_uss",
   "hugetlb",
   "hugetlb_uss",
 ] as const;
@@ -73,7 +75,10 @@ export interface GroupJson {
   pss: number;
   rss: number;
   ram: number | null;
-  swap: number;
+  /** Each swap slot once; null when it cannot be known. */
+  swap: number | null;
+  swap_pss: number;
+  swap_uss: number | null;
   hugetlb: number;
   hugetlb_uss: number | null;
   method: string | null;
@@ -92,6 +97,8 @@ export const GROUP_KEYS = [
   "rss",
   "ram",
   "swap",
+  "swap_pss",
+  "swap_uss",
   "hugetlb",
   "hugetlb_uss",
   "method",

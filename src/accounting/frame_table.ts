@@ -105,6 +105,34 @@ export function createFrameTable(frames: number): FrameTable {
   };
 }
 
+/**
+ * Empties a table for another measurement, keeping its arrays: what it knew
+ * (counts, marks, group counters) is forgotten, as in a new table. An exporter
+ * or `--watch` measures again and again; fresh tables of tens of MiB each time
+ * would pile up until the garbage collector runs.
+ *
+ * @example
+ * ```ts
+ * import { COUNT_BASE, createFrameTable, resetFrameTable } from "./frame_table.ts";
+ * const table = createFrameTable(1024);
+ * table.counts[7] = COUNT_BASE + 2;
+ * resetFrameTable(table);
+ * table.counts[7]; // 0 (COUNT_UNKNOWN)
+ * ```
+ */
+export function resetFrameTable(table: FrameTable): void {
+  table.counts.fill(COUNT_UNKNOWN);
+  table.largeCounts.clear();
+  table.seen.fill(0);
+  table.seenStamps.fill(0);
+  table.processEpoch = 0;
+  table.repeats.clear();
+  table.groupCounts.fill(0);
+  table.groupStamps.fill(0);
+  table.groupEpoch = 0;
+  table.wideGroupCounts = [];
+}
+
 function grown<T extends Uint8Array | Uint16Array | Uint32Array>(array: T, length: number): T {
   if (array.length === 0 || array.length >= length) return array;
   const larger = new (array.constructor as new (length: number) => T)(length);
@@ -237,15 +265,13 @@ export const PSS = 2;
 /** See {@link USS_ANON}. */
 export const RSS = 3;
 /** See {@link USS_ANON}. */
-export const SWAP = 4;
+export const HUGETLB = 4;
 /** See {@link USS_ANON}. */
-export const HUGETLB = 5;
+export const HUGETLB_USS = 5;
 /** See {@link USS_ANON}. */
-export const HUGETLB_USS = 6;
-/** See {@link USS_ANON}. */
-export const RAM = 7;
+export const RAM = 6;
 /** Figures per slot. */
-export const FIELDS = 8;
+export const FIELDS = 7;
 
 /** A process being accounted: its figures per slot, in bytes. */
 export interface ProcessAccount {
@@ -385,7 +411,7 @@ function addToSlot(
  */
 export function accountRefs(
   table: FrameTable,
-  batch: FrameRefs,
+  batch: Pick<FrameRefs, "pfns" | "metas" | "length">,
   account: ProcessAccount,
   group: GroupAccount | null,
   pageSize: number,

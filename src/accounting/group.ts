@@ -6,8 +6,8 @@
  * `frame_table.ts`), so memory shared only inside the group (copy-on-write after
  * fork, shared anonymous memory, a library only the group maps) counts, once.
  * Group USS is at least the sum of its members'; RAM (distinct frames) is at
- * most the sum of theirs. PSS, RSS and swap are the members' sums, as the
- * kernel would add them up.
+ * most the sum of theirs; swap counts each swap slot once. PSS, RSS and swap
+ * PSS are the members' sums, as the kernel would add them up.
  *
  * @module
  */
@@ -20,6 +20,10 @@ import { addUsage, emptyUsage, type Usage } from "./usage.ts";
 export interface GroupTotals {
   /** Frames that became unique to the group through its members' references. */
   frames: GroupAccount;
+  /** Swap slots likewise (their `ram`: the distinct slots the group references). */
+  swapSlots: GroupAccount;
+  /** Whether the members' swap slots were accounted (else swap figures are sums). */
+  swapTracked: boolean;
   /** The members' figures, added up. */
   sum: Usage;
   /** Pages the members' scans settled as mapped exactly once (unique to anyone holding them). */
@@ -43,6 +47,8 @@ export interface GroupTotals {
 export function createGroupTotals(): GroupTotals {
   return {
     frames: { ussAnon: 0, ussFile: 0, hugetlbUss: 0, ram: 0 },
+    swapSlots: { ussAnon: 0, ussFile: 0, hugetlbUss: 0, ram: 0 },
+    swapTracked: false,
     sum: emptyUsage(),
     settledAnon: 0,
     settledFile: 0,
@@ -86,7 +92,8 @@ export function addGroupMember(
 export interface GroupFigures {
   /**
    * uss, ussAnon, ussFile, hugetlbUss: frames unique to the group; ram: distinct
-   * frames the group maps; the rest: members' sums.
+   * frames the group maps; swap and swapUss (when swap slots were accounted):
+   * distinct slots, and slots only the group references; the rest: members' sums.
    */
   usage: Usage;
   /** The sum of the members' own USS (memory shared inside the group is not in it). */
@@ -119,6 +126,10 @@ export function groupFigures(totals: GroupTotals): GroupFigures {
   usage.uss = usage.ussAnon + usage.ussFile;
   usage.hugetlbUss = totals.settledHugetlb + totals.frames.hugetlbUss;
   usage.ram = totals.settledAnon + totals.settledFile + totals.frames.ram;
+  if (totals.swapTracked) {
+    usage.swap = totals.swapSlots.ram;
+    usage.swapUss = totals.swapSlots.ussAnon;
+  }
   return { usage, ussSum: totals.sum.uss };
 }
 

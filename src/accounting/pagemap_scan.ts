@@ -23,6 +23,7 @@ import {
   SWAPPED,
 } from "../procfs/pagemap_bits.ts";
 import {
+  COUNT_BASE,
   COUNT_PENDING,
   COUNT_UNKNOWN,
   ensureFrame,
@@ -49,6 +50,52 @@ export interface FrameRefs {
   unreadLength: number;
   /** Some referenced frame was pending: another reader is reading its count. */
   waiting: boolean;
+  /**
+   * Swap entries, when the scan tracks swap slots: the slot (see {@link swapSlot})
+   * in place of a PFN, with the same metas. Grows as needed.
+   */
+  swap: SwapRefs;
+}
+
+/** References to swap slots, accounted like frame references against a table of slots. */
+export interface SwapRefs {
+  pfns: Uint32Array;
+  metas: Uint32Array;
+  length: number;
+}
+
+/** Swap types from this one on are not swap areas (migration, device, hwpoison, markers). */
+export const MAX_SWAP_TYPES = 23;
+/** Swap offsets per type in the slot numbering (512 GiB of 4 KiB pages). */
+const SLOTS_PER_TYPE = 0x800_0000;
+
+/**
+ * The slot number of a swap entry (two 32-bit words): `type × 2^27 + offset`,
+ * or -1 when the entry names no slot this tool can tell apart (offset hidden
+ * from a reader without CAP_SYS_ADMIN, a migration or device entry, an offset
+ * beyond 2^27).
+ *
+ * @example
+ * ```ts
+ * import { swapSlot } from "./pagemap_scan.ts";
+ * swapSlot((5 << 5) | 1, 0x4000_0000 | 0); // 134217733: type 1, offset 5
+ * ```
+ */
+export function swapSlot(low: number, high: number): number {
+  const type = low & 31;
+  const offset = (high & PFN_HIGH_MASK) * SLOTS_PER_TYPE + (low >>> 5);
+  if (type >= MAX_SWAP_TYPES || offset === 0 || offset >= SLOTS_PER_TYPE) return -1;
+  return type * SLOTS_PER_TYPE + offset;
+}
+
+function growSwap(swap: SwapRefs): void {
+  const capacity = Math.max(1024, swap.pfns.length * 2);
+  const pfns = new Uint32Array(capacity);
+  pfns.set(swap.pfns);
+  const metas = new Uint32Array(capacity);
+  metas.set(swap.metas);
+  swap.pfns = pfns;
+  swap.metas = metas;
 }
 
 /** Per-slot page counts gathered while scanning, plus sanity counters. */
@@ -87,6 +134,7 @@ export function createFrameRefs(capacity: number): FrameRefs {
     unread: new Uint32Array(capacity),
     unreadLength: 0,
     waiting: false,
+    swap: { pfns: new Uint32Array(0), metas: new Uint32Array(0), length: 0 },
   };
 }
 
@@ -106,6 +154,7 @@ export function clearFrameRefs(refs: FrameRefs): void {
   refs.length = 0;
   refs.unreadLength = 0;
   refs.waiting = false;
+  refs.swap.length = 0;
 }
 
 /**
@@ -141,6 +190,8 @@ export interface ScanTarget {
   exclusiveShortcut: boolean;
   /** Pages a PMD maps (2 MiB / page size): where bit 56 may be copied. */
   pmdPages: number;
+  /** Also list each swap entry's slot in `refs.swap`. */
+  swapSlots?: boolean;
 }
 
 /** Anonymous and file pages counted by the last {@link countExclusiveRun}. */
@@ -235,6 +286,7 @@ export function scanPagemapEntries(
   const { pfns, metas, unread } = refs;
   let { length, unreadLength, waiting } = refs;
   let counts = table.counts;
+  const trackSwap = target.swapSlots === true;
   for (let i = from; i < end;) {
     const high = words[2 * i + 1];
     if (shortcut && (high & PRESENT_EXCLUSIVE) === PRESENT_EXCLUSIVE && i >= pmdCandidateEnd) {
@@ -280,7 +332,15 @@ export function scanPagemapEntries(
     i++;
     if (high >= 0) { // bit 63 (present) is the sign bit
       // Guard regions (bit 58) are swap-format markers, not swapped memory.
-      if ((high & (SWAPPED | GUARD)) === SWAPPED) swapped++;
+      if ((high & (SWAPPED | GUARD)) !== SWAPPED) continue;
+      swapped++;
+      if (!trackSwap) continue;
+      const slot = swapSlot(words[2 * i - 2], high);
+      if (slot < 0) continue;
+      const swap = refs.swap;
+      if (swap.length === swap.pfns.length) growSwap(swap);
+      swap.pfns[swap.length] = slot;
+      swap.metas[swap.length++] = meta;
       continue;
     }
     present++;
@@ -336,4 +396,42 @@ export function scanPagemapEntries(
   tally.present += present;
   tally.presentWithoutPfn += withoutPfn;
   tally.presentBeyond32Bits += beyond;
+}
+
+/**
+ * Counts the references to each swap slot among `entryCount` pagemap entries
+ * from entry `from` of `words`, in `table` (`COUNT_BASE + references` per slot):
+ * the census every process's swap slots are then accounted against.
+ *
+ * @returns swap entries whose slot could not be told apart (see {@link swapSlot}).
+ * @example
+ * ```ts
+ * import { countSwapSlots } from "./pagemap_scan.ts";
+ * import { createFrameTable, frameCount } from "./frame_table.ts";
+ * const table = createFrameTable(64);
+ * const words = new Int32Array([(3 << 5) | 0, 0x4000_0000, (3 << 5) | 0, 0x4000_0000]);
+ * countSwapSlots(words, 0, 2, table); // 0
+ * frameCount(table, 3); // 2: slot 3 referenced twice
+ * ```
+ */
+export function countSwapSlots(
+  words: Int32Array,
+  from: number,
+  entryCount: number,
+  table: FrameTable,
+): number {
+  let untold = 0;
+  for (let i = from; i < from + entryCount; i++) {
+    const high = words[2 * i + 1];
+    if (high < 0 || (high & (SWAPPED | GUARD)) !== SWAPPED) continue;
+    const slot = swapSlot(words[2 * i], high);
+    if (slot < 0) {
+      untold++;
+      continue;
+    }
+    if (slot >= table.counts.length) ensureFrame(table, slot);
+    const value = table.counts[slot];
+    table.counts[slot] = value < COUNT_BASE ? COUNT_BASE + 1 : Math.min(0xffff, value + 1);
+  }
+  return untold;
 }

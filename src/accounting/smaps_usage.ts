@@ -40,6 +40,9 @@ export function usageFromSmaps(fields: SmapsFields): Usage {
     // smaps cannot see a frame mapped twice: each page-table entry counts.
     ram: fields.rss,
     swap: fields.swap,
+    swapPss: fields.swapPss,
+    // smaps cannot tell which swap slots others reference: unknown (marked by the caller).
+    swapUss: fields.swap,
     hugetlb: fields.privateHugetlb + fields.sharedHugetlb,
     hugetlbUss: fields.privateHugetlb,
   };

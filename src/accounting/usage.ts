@@ -18,7 +18,6 @@ import {
   PSS,
   RAM,
   RSS,
-  SWAP,
   USS_ANON,
   USS_FILE,
 } from "./frame_table.ts";
@@ -38,8 +37,15 @@ export interface Usage {
   rss: number;
   /** Resident memory counted once per physical frame (a frame mapped twice counts once). */
   ram: number;
-  /** Swapped-out pages. */
+  /**
+   * Swapped-out pages: one per swap entry in the process's page tables (a
+   * group counts each swap slot once).
+   */
   swap: number;
+  /** Swap divided among the entries referencing each swap slot (the kernel's SwapPss). */
+  swapPss: number;
+  /** Swapped-out pages whose swap slot nothing outside the process (group) references. */
+  swapUss: number;
   /** Resident hugetlb pages mapped (kept out of USS, PSS and RSS, as the kernel does). */
   hugetlb: number;
   /** The hugetlb frames no other process maps. */
@@ -65,6 +71,8 @@ export function emptyUsage(): Usage {
     rss: 0,
     ram: 0,
     swap: 0,
+    swapPss: 0,
+    swapUss: 0,
     hugetlb: 0,
     hugetlbUss: 0,
   };
@@ -90,6 +98,8 @@ export function addUsage(total: Usage, part: Usage): Usage {
   total.rss += part.rss;
   total.ram += part.ram;
   total.swap += part.swap;
+  total.swapPss += part.swapPss;
+  total.swapUss += part.swapUss;
   total.hugetlb += part.hugetlb;
   total.hugetlbUss += part.hugetlbUss;
   return total;
@@ -105,7 +115,10 @@ export interface ProcessFigures {
 
 /**
  * Combines what the scan settled at once (`tally`: pages mapped exactly once,
- * swap) with what frame references added (`account`) into a process's figures.
+ * swap entries) with what frame references added (`account`) and, when swap
+ * slots were accounted, what they added (`swap`: its PSS is the swap PSS, its
+ * unique pages the swap USS) into a process's figures. Without `swap`, swap
+ * PSS and swap USS equal swap (the caller marks them unknown).
  *
  * @example
  * ```ts
@@ -127,6 +140,7 @@ export function processFigures(
   account: ProcessAccount,
   slots: number,
   pageSize: number,
+  swap: ProcessAccount | null = null,
 ): ProcessFigures {
   const figures = account.figures;
   const perSlot: Usage[] = [];
@@ -143,7 +157,11 @@ export function processFigures(
       pss: Math.round(anon + file + figures[base + PSS]),
       rss: anon + file + figures[base + RSS],
       ram: anon + file + figures[base + RAM],
-      swap: tally.swapped[slot] * pageSize + figures[base + SWAP],
+      swap: tally.swapped[slot] * pageSize,
+      // Swap slots accounted like frames (PSS per reference, unique when the
+      // references are the process's own); without them, as if none were shared.
+      swapPss: swap ? Math.round(swap.figures[base + PSS]) : tally.swapped[slot] * pageSize,
+      swapUss: swap ? swap.figures[base + USS_ANON] : tally.swapped[slot] * pageSize,
       hugetlb: hugetlb + figures[base + HUGETLB],
       hugetlbUss: hugetlb + figures[base + HUGETLB_USS],
     };

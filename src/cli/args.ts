@@ -36,7 +36,7 @@ export const FORMATS: readonly Format[] = ["table", "json", "ndjson", "csv", "pr
 
 /** What the command line asks for. */
 export interface CliOptions {
-  command: "processes" | "maps" | "serve" | "help" | "version";
+  command: "processes" | "maps" | "serve" | "report" | "help" | "version";
   /** PIDs given as arguments: each gets its own row, failures included. */
   pids: number[];
   format: Format;
@@ -70,6 +70,10 @@ export interface CliOptions {
   cgroupHierarchy: "v1" | "v2" | null;
   /** The exporter's options (`uss serve`). */
   serve: ServeOptions;
+  /** `uss report -o FILE`: where the HTML goes; null (or "-") for stdout. */
+  output: string | null;
+  /** `uss report --mappings N`: mappings kept per process (the rest merged into "other"). */
+  reportMappings: number;
 }
 
 /** What `uss serve` is asked for. */
@@ -97,6 +101,8 @@ export const DEFAULT_PORT = 9777;
 export function helpText(): string {
   const width = Math.max(...MEASURES.map((measure) => measure.json.length)) + 2;
   const figures = MEASURES.map((measure) => `  ${measure.json.padEnd(width)}${measure.help}`);
+  const own = MEASURES.filter((measure) => measure.exactInGroups).map((measure) => measure.json);
+  const ownList = `${own.slice(0, -1).join(", ")}\nand ${own.at(-1)} are its own`;
   return `uss: how much memory a process really owns (USS, PSS, RSS, swap)
 
 Usage:
@@ -105,6 +111,8 @@ Usage:
                              stands for its process)
   uss maps [OPTIONS] PID     where one process's memory lives, one row per mapping
   uss serve [OPTIONS]        a Prometheus exporter (see "Exporter" below)
+  uss report [OPTIONS] [-o FILE.html]   a self-contained HTML report with a treemap
+                             (groups by --by, default name; -o - or none: stdout)
 
 Views and groups:
   --by user|name|cgroup      one row per user / program / memory cgroup, with exact
@@ -136,6 +144,10 @@ Output:
                              terminal, else one JSON object per sample (NDJSON)
   --count N                  with --watch: stop after N samples
 
+Report (uss report):
+  -o, --output FILE          write the HTML to FILE (needs --allow-write=FILE when scoped)
+  --mappings N               mappings shown per process, the rest merged (default 24)
+
 Exporter (uss serve):
   --listen HOST:PORT         where to listen (default 127.0.0.1:${DEFAULT_PORT}; another
                              address only when given)
@@ -154,9 +166,11 @@ Method:
   -h, --help                 show this help
   -V, --version              show the version
 
-Figures (sizes in bytes; a group's uss, uss_anon, uss_file, ram and hugetlb_uss
-are its own, the others its members' sums):
+Figures, in bytes (a group's ${ownList}, the others its members' sums):
 ${figures.join("\n")}
+Swap is what the page tables point at: pages in the swap cache count as resident,
+zswap/zram are swap like any other, and swapped tmpfs/shmem pages do not show
+(the kernel's smaps Swap counts them, its SwapPss does not).
 
 Exit codes: 0 all measured, 1 some process given by PID could not be measured,
 2 usage error, 3 cannot read procfs here, 4 internal error, 5 cannot write output.`;
@@ -286,6 +300,8 @@ export function parseCli(argv: string[]): CliOptions {
     "tls-cert": { type: "string" },
     "tls-key": { type: "string" },
     "basic-auth-file": { type: "string" },
+    output: { type: "string", short: "o" },
+    mappings: { type: "string" },
     help: { type: "boolean", short: "h" },
     version: { type: "boolean", short: "V" },
   });
@@ -313,9 +329,13 @@ export function parseCli(argv: string[]): CliOptions {
 
   const maps = words[0] === "maps";
   const serving = words[0] === "serve";
-  const positionals = maps || serving ? words.slice(1) : words;
+  const reporting = words[0] === "report";
+  const positionals = maps || serving || reporting ? words.slice(1) : words;
   if (maps && positionals.length !== 1) throw new UsageError("uss maps takes exactly one PID");
   if (serving && positionals.length > 0) throw new UsageError("uss serve takes no PID");
+  if (reporting && positionals.length > 0) {
+    throw new UsageError("uss report takes no PID (use --pid, --name, --user or --cgroup)");
+  }
   const pids = positionals.map(parsePid);
 
   const positive = (name: string, max = Number.MAX_SAFE_INTEGER): number | null => {
@@ -404,10 +424,12 @@ export function parseCli(argv: string[]): CliOptions {
   if (format === "prometheus" && (maps || by === "file")) {
     throw new UsageError("--format prometheus exports processes and groups, not mappings");
   }
-  const cgroup = text("cgroup") ?? null;
-  if (cgroup !== null && !cgroup.startsWith("/")) {
-    throw new UsageError(`invalid --cgroup ${JSON.stringify(cgroup)}: a path starting with /`);
+  const cgroupText = text("cgroup") ?? null;
+  if (cgroupText !== null && !cgroupText.startsWith("/")) {
+    throw new UsageError(`invalid --cgroup ${JSON.stringify(cgroupText)}: a path starting with /`);
   }
+  // As /proc/PID/cgroup writes paths: "/a/b", never "/a//b/" (a shell completion's slash).
+  const cgroup = cgroupText?.replace(/\/{2,}/g, "/").replace(/(.)\/$/, "$1") ?? null;
   if (cgroup !== null && (pids.length > 0 || tree !== null || group !== null)) {
     throw new UsageError("--cgroup selects among all processes; PIDs, --tree or --group say which");
   }
@@ -415,6 +437,10 @@ export function parseCli(argv: string[]): CliOptions {
   if (serving && (tree !== null || group !== null || watch !== null || format !== "table")) {
     throw new UsageError("uss serve takes --by, not --tree, --group, --watch or --format");
   }
+  if (reporting && (tree !== null || group !== null || watch !== null || format !== "table")) {
+    throw new UsageError("uss report takes --by, not --tree, --group, --watch or --format");
+  }
+  if (reporting && by === "file") throw new UsageError("uss report groups by user, name or cgroup");
 
   return {
     command: flag("help")
@@ -425,6 +451,8 @@ export function parseCli(argv: string[]): CliOptions {
       ? "maps"
       : serving
       ? "serve"
+      : reporting
+      ? "report"
       : "processes",
     pids,
     format,
@@ -449,7 +477,15 @@ export function parseCli(argv: string[]): CliOptions {
       ? null
       : oneOf("cgroup-hierarchy", ["v1", "v2"] as const, "v2"),
     serve,
+    output: reportOption(reporting, text("output") ?? null, "-o/--output"),
+    reportMappings: reportOption(reporting, positive("mappings", 10_000), "--mappings") ?? 24,
   };
+}
+
+/** A `uss report` option: only with the report command. */
+function reportOption<T>(reporting: boolean, value: T | null, name: string): T | null {
+  if (value !== null && !reporting) throw new UsageError(`${name} is an option of uss report`);
+  return value;
 }
 
 /** The exporter's options, checked (defaults when not serving). */

@@ -9,16 +9,18 @@
 
 const encoder = new TextEncoder();
 
-/** Standard output could not be written. */
+/** The output (standard output, or a file asked for) could not be written. */
 export class OutputError extends Error {
-  /** Wraps what Deno threw. */
-  constructor(cause: unknown) {
+  /** Wraps what Deno threw writing to `target` (a path; standard output by default). */
+  constructor(cause: unknown, target?: string) {
     const reason = cause instanceof Deno.errors.BrokenPipe
       ? "the reader closed the pipe"
+      : cause instanceof Deno.errors.NotCapable
+      ? `Deno refused it: grant --allow-write=${target}`
       : cause instanceof Error
       ? cause.message.replace(/ \(os error \d+\)$/, "")
       : String(cause);
-    super(`cannot write to standard output: ${reason}`, { cause });
+    super(`cannot write to ${target ?? "standard output"}: ${reason}`, { cause });
     this.name = "OutputError";
   }
 }

@@ -24,7 +24,15 @@ function write(text: string): void {
  *
  * @example
  * ```ts
- * measure(context, pids, { onProgress: progressReporter() });
+ * import { openContext } from "../measure/context.ts";
+ * import { measure } from "../measure/measure.ts";
+ * import { progressReporter } from "./progress.ts";
+ * const context = openContext();
+ * try {
+ *   await measure(context, [Deno.pid], { onProgress: progressReporter() });
+ * } finally {
+ *   context.close();
+ * }
  * ```
  */
 export function progressReporter(): ((scanned: number, total: number) => void) | undefined {

@@ -13,6 +13,7 @@ import { EXIT_ENVIRONMENT, EXIT_INTERNAL, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE } fro
 import { OutputError, printErr, printOut } from "./output.ts";
 import { renderResult } from "./render.ts";
 import { chooseView, openSession, ViewError } from "./views.ts";
+import { report } from "./report.ts";
 import { serve } from "./serve.ts";
 import { watch } from "./watch.ts";
 
@@ -45,6 +46,11 @@ export async function run(argv: string[]): Promise<number> {
     try {
       const session = openSession(context, options);
       if (options.command === "serve") return await serve(session);
+      if (options.command === "report") {
+        const { exitCode, notes } = await report(session);
+        for (const note of [...session.notes, ...notes]) printErr(`uss: ${note}`);
+        return exitCode;
+      }
       const view = chooseView(options);
       if (options.watch !== null) return await watch(session, view);
       const result = await view(session);

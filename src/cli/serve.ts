@@ -13,24 +13,16 @@
  */
 
 import denoConfig from "../../deno.json" with { type: "json" };
-import { measure } from "../measure/measure.ts";
 import { readProcText } from "../procfs/files.ts";
 import { orderGroups, orderProcesses } from "../report/order.ts";
 import { type MetricFamily, renderMetrics, resultMetrics } from "../report/prometheus.ts";
+import { collectGarbage } from "./heap.ts";
 import type { GroupsResult, ProcessesResult } from "../report/result.ts";
 import { EnvironmentError } from "../measure/context.ts";
 import { UsageError } from "./args.ts";
 import { EXIT_OK } from "./exit_codes.ts";
 import { printErr } from "./output.ts";
-import {
-  accountingOf,
-  base,
-  describeCgroups,
-  groupingSpecs,
-  rowsOf,
-  selection,
-  type Session,
-} from "./views.ts";
+import { accountingOf, base, measureGroups, rowsOf, selection, type Session } from "./views.ts";
 
 /** One measurement, rendered: the metrics text and when it was taken. */
 interface Snapshot {
@@ -55,13 +47,12 @@ async function collect(session: Session, measurements: number): Promise<string> 
   const families: MetricFamily[] = [];
   let processes: ProcessesResult | null = null;
   for (const by of serveOptions.by) {
-    const { specs, hierarchy } = groupingSpecs(session, pids, by);
-    const measurement = await measure(context, pids, { groups: specs });
-    const notes = hierarchy === null ? [] : describeCgroups(session, measurement.groups, hierarchy);
+    const grouped = await measureGroups(session, pids, by);
+    const { measurement, notes } = grouped;
     const groups: GroupsResult = {
       kind: "groups",
       by,
-      groups: orderGroups(measurement.groups, { sort: "uss", reverse: false, limit: null }),
+      groups: orderGroups(grouped.groups, { sort: "uss", reverse: false, limit: null }),
       members: null,
       accounting: null,
       ...base(session, EXIT_OK, notes),
@@ -199,7 +190,10 @@ export async function serve(session: Session): Promise<number> {
     }
     running ??= collect(session, ++measurements)
       .then((text) => latest = { text, at: performance.now() })
-      .finally(() => running = null);
+      .finally(() => {
+        running = null;
+        collectGarbage();
+      });
     return running;
   };
 

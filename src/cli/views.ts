@@ -136,10 +136,11 @@ function measureWith(
   run: MeasureRunOptions = {},
 ): Promise<Measurement> {
   const { options } = session;
-  const quiet = options.format !== "table" || options.watch !== null;
+  const quiet = options.format !== "table" || options.watch !== null ||
+    options.command === "serve";
   return measure(session.context, pids, {
-    ...run,
     onProgress: quiet ? undefined : progressReporter(),
+    ...run,
   });
 }
 
@@ -229,6 +230,16 @@ function threadNotes(threads: Map<number, number>): string[] {
   );
 }
 
+/** Measured processes added up; a figure unknown for one of them is unknown in the sum. */
+function totalOf(measured: readonly ProcessReport[]): ProcessesResult["total"] {
+  const unknown = [...new Set(measured.flatMap((report) => report.unknown ?? []))];
+  return {
+    processes: measured.length,
+    usage: sumUsages(measured.map((report) => report.usage!)),
+    ...(unknown.length > 0 ? { unknown } : {}),
+  };
+}
+
 /** `uss PID...`: one row per process, failures included; exit 1 if any failed. */
 export async function givenView(session: Session): Promise<ProcessesResult> {
   const { context, options } = session;
@@ -240,10 +251,7 @@ export async function givenView(session: Session): Promise<ProcessesResult> {
     kind: "processes",
     listing: false,
     processes: rowsOf(session, orderProcesses(reports, ordering(options, null))),
-    total: {
-      processes: measured.length,
-      usage: sumUsages(measured.map((report) => report.usage!)),
-    },
+    total: totalOf(measured),
     accounting: null,
     excluded: [],
     ...base(session, failed ? EXIT_PARTIAL : EXIT_OK, threadNotes(threads)),
@@ -259,10 +267,7 @@ export async function listingView(session: Session): Promise<ProcessesResult> {
     kind: "processes",
     listing: true,
     processes: rowsOf(session, orderProcesses(measured, ordering(session.options, "uss"))),
-    total: {
-      processes: measured.length,
-      usage: sumUsages(measured.map((report) => report.usage!)),
-    },
+    total: totalOf(measured),
     accounting: accountingOf(session, reports),
     excluded,
     ...base(session, EXIT_OK),
@@ -331,19 +336,42 @@ export function describeCgroups(
     : [];
 }
 
+/** What {@link measureGroups} gives: the measurement and its groups as shown. */
+export interface GroupedMeasurement {
+  measurement: Measurement;
+  /** Groups with a measured member, cgroups described, in the order of the specs. */
+  groups: GroupReport[];
+  notes: string[];
+}
+
+/**
+ * Measures `pids` grouped by user, name or cgroup. A group none of whose
+ * processes could be measured is left out (they are in the accounting's
+ * counts): an empty row says nothing, and its inexactness would flag all.
+ */
+export async function measureGroups(
+  session: Session,
+  pids: readonly number[],
+  by: "user" | "name" | "cgroup",
+  run: MeasureRunOptions = {},
+): Promise<GroupedMeasurement> {
+  const { specs, hierarchy } = groupingSpecs(session, pids, by);
+  const measurement = await measureWith(session, pids, { ...run, groups: specs });
+  const groups = measurement.groups.filter((group) => group.members.length > 0);
+  const notes = hierarchy === null ? [] : describeCgroups(session, groups, hierarchy);
+  return { measurement, groups, notes };
+}
+
 /** `--by user|name|cgroup`: one row per user, program or cgroup, with exact group USS. */
 export async function groupByView(session: Session): Promise<GroupsResult> {
   const { options } = session;
   const { pids } = selection(session);
   const by = options.by as "user" | "name" | "cgroup";
-  const { specs, hierarchy } = groupingSpecs(session, pids, by);
-  const measurement = await measureWith(session, pids, { groups: specs });
-  const notes = hierarchy === null ? [] : describeCgroups(session, measurement.groups, hierarchy);
-  const groups = orderGroups(measurement.groups, ordering(options, "uss"));
+  const { measurement, groups, notes } = await measureGroups(session, pids, by);
   return {
     kind: "groups",
     by,
-    groups,
+    groups: orderGroups(groups, ordering(options, "uss")),
     members: null,
     accounting: accountingOf(session, measurement.reports),
     ...base(

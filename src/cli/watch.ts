@@ -16,6 +16,7 @@ import { renderResultTable } from "../report/table.ts";
 import { EXIT_OK } from "./exit_codes.ts";
 import { printErr, printOut, writeOut } from "./output.ts";
 import { changes, type History, keyedRows, sampleJson } from "./render.ts";
+import { collectGarbage } from "./heap.ts";
 import type { Session, View } from "./views.ts";
 
 /** Clears the screen and moves the cursor home. */
@@ -83,6 +84,7 @@ export async function watch(session: Session, view: View): Promise<number> {
       if (sample === 1) remember(result, history.first);
       remember(result, history.last);
       if (options.count !== null && sample >= options.count) break;
+      collectGarbage();
       const wait = seconds * 1000 - (performance.now() - started);
       if (wait > 0 && !stopping) {
         await new Promise<void>((resolve) => {

@@ -21,6 +21,7 @@ export interface GroupSpec {
 export interface CgroupInfo {
   /** Its path in `hierarchy`. */
   path: string;
+  /** The cgroup v1 memory controller's hierarchy or the unified (v2) one. */
   hierarchy: Hierarchy;
   /** The kernel's charge, null when it cannot be read (no memory controller there, sandbox). */
   charge: CgroupCharge | null;
@@ -47,6 +48,8 @@ export interface GroupReport {
   ussSum: number;
   /** For groups by cgroup: the cgroup. */
   cgroup?: CgroupInfo;
+  /** Figures of `usage` that could not be known even though `exact`, if any. */
+  unknown?: (keyof Usage)[];
 }
 
 /** Who a process is, as grouping needs it. */
@@ -112,8 +115,12 @@ export type FileTotals = Map<string, { pids: Set<number>; mappings: number; usag
  *
  * @example
  * ```ts
+ * import { addFileMappings, type FileTotals } from "./aggregate.ts";
+ * import { measureProcesses } from "./measure.ts";
+ * const [report] = await measureProcesses([Deno.pid], { mappings: true });
  * const totals: FileTotals = new Map();
  * addFileMappings(totals, report);
+ * totals.has("[stack]"); // true
  * ```
  */
 export function addFileMappings(totals: FileTotals, report: ProcessReport): void {
@@ -135,7 +142,12 @@ export function addFileMappings(totals: FileTotals, report: ProcessReport): void
  *
  * @example
  * ```ts
- * fileReports(totals)[0].file;
+ * import { emptyUsage } from "../accounting/usage.ts";
+ * import { fileReports, type FileTotals } from "./aggregate.ts";
+ * const totals: FileTotals = new Map([
+ *   ["/usr/lib/libc.so.6", { pids: new Set([7, 3]), mappings: 8, usage: emptyUsage() }],
+ * ]);
+ * fileReports(totals)[0].pids; // [3, 7]
  * ```
  */
 export function fileReports(totals: FileTotals): FileReport[] {
@@ -155,7 +167,11 @@ export function fileReports(totals: FileTotals): FileReport[] {
  *
  * @example
  * ```ts
- * usageByFile(reports.filter((report) => report.mappings));
+ * import { usageByFile } from "./aggregate.ts";
+ * import { measureProcesses } from "./measure.ts";
+ * const reports = await measureProcesses([Deno.pid], { mappings: true });
+ * const files = usageByFile(reports);
+ * files.some((file) => file.file === "[heap]" || file.file === "[anon]"); // true
  * ```
  */
 export function usageByFile(reports: readonly ProcessReport[]): FileReport[] {

@@ -98,8 +98,12 @@ export function releaseUnread(table: FrameTable, refs: FrameRefs, reader: CountR
  *
  * @throws {ProcError} when kpagecount cannot be opened.
  */
-export function createCountReader(source: KpagecountFile, progress: CountProgress): CountReader {
-  return { source, buffer: new Uint8Array(MAX_SPAN_FRAMES * 8), progress };
+export function createCountReader(
+  source: KpagecountFile,
+  progress: CountProgress,
+  buffer: Uint8Array = new Uint8Array(MAX_SPAN_FRAMES * 8),
+): CountReader {
+  return { source, buffer, progress };
 }
 
 /**

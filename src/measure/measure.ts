@@ -20,6 +20,7 @@ import {
   forgetCounts,
   type FrameTable,
   type ProcessAccount,
+  resetFrameTable,
 } from "../accounting/frame_table.ts";
 import {
   addGroupMember,
@@ -29,16 +30,18 @@ import {
   sumUsages,
 } from "../accounting/group.ts";
 import { clearFrameRefs, createFrameRefs, type FrameRefs } from "../accounting/pagemap_scan.ts";
-import { processFigures } from "../accounting/usage.ts";
+import { processFigures, type Usage } from "../accounting/usage.ts";
 import { openKpagecount } from "../procfs/kpagecount.ts";
 import { readStat } from "../procfs/process_info.ts";
 import type { GroupReport, GroupSpec } from "./aggregate.ts";
 import { type MeasureContext, openContext } from "./context.ts";
+import { type SwapCensus, swapCensus } from "./swap_census.ts";
 import {
   type CountProgress,
   type CountReader,
   createCountReader,
   createSelfFrames,
+  MAX_SPAN_FRAMES,
   selfEntries,
   type SelfFrames,
 } from "./frame_counts.ts";
@@ -50,6 +53,9 @@ import {
   scanProcess,
 } from "./scan_process.ts";
 import type { MeasureOptions, ProcessReport } from "./types.ts";
+
+/** The tool's own entries on swap slots: none. */
+const NONE = () => 0;
 
 /** Measurements of a process whose frames keep moving before its figures are kept. */
 const ATTEMPTS = 3;
@@ -89,12 +95,16 @@ interface Job {
   /** Batches read ahead of this process's turn. */
   queue: FrameRefs[];
   account: ProcessAccount | null;
+  /** Its swap slots' account, when the swap census was taken. */
+  swapAccount: ProcessAccount | null;
   active: boolean;
   outcome: ScanOutcome | null;
 }
 
 interface GroupState {
   totals: GroupTotals;
+  /** Some member's swap could not be told apart from others' (incomplete census). */
+  swapUnknown: boolean;
   members: number[];
   /** Every member was accounted at frame level. */
   exact: boolean;
@@ -105,10 +115,45 @@ interface GroupState {
 interface RunState {
   context: MeasureContext;
   table: FrameTable | null;
+  /** Who references each swap slot, when a process measured has swap. */
+  swap: SwapCensus | null;
   selfFrames: SelfFrames;
   /** The tool's own entries on a frame. */
   selfEntries: (pfn: number) => number;
+  /** Buffers reused from batch to batch, and by the next measurement. */
+  workspace: Workspace;
+}
+
+/** A lane's buffers: two pagemap chunks and one kpagecount span. */
+interface LaneBuffers {
+  pagemap: [Uint8Array, Uint8Array];
+  counts: Uint8Array;
+}
+
+/**
+ * What a measurement allocates that the next one with the same context takes
+ * over (an exporter or `--watch` measures again and again): tens of MiB of
+ * typed arrays left to the garbage collector each time pile up before it runs.
+ */
+interface Workspace {
+  table: FrameTable | null;
+  /** Empty batches of references. */
   pool: FrameRefs[];
+  lanes: LaneBuffers[];
+}
+
+/** Each context's workspace between measurements (taken while one runs, so never shared). */
+const spareWorkspaces = new WeakMap<MeasureContext, Workspace>();
+
+function takeWorkspace(context: MeasureContext): Workspace {
+  const spare = spareWorkspaces.get(context);
+  spareWorkspaces.delete(context);
+  const exact = context.method === "kpagecount";
+  if (!spare) {
+    return { table: exact ? createFrameTable(context.frameLimit) : null, pool: [], lanes: [] };
+  }
+  if (spare.table) resetFrameTable(spare.table);
+  return spare;
 }
 
 /**
@@ -134,12 +179,27 @@ function confirmSameProcess(context: MeasureContext, report: ProcessReport): Pro
   };
 }
 
-function reportOf(context: MeasureContext, job: Job, withMappings: boolean): ProcessReport {
+function reportOf(state: RunState, job: Job, withMappings: boolean): ProcessReport {
   const outcome = job.outcome!;
   if (outcome.kind === "report") return outcome.report;
   const { scan } = outcome;
-  const figures = processFigures(scan.tally, job.account!, scan.slots, context.pageSize);
+  const figures = processFigures(
+    scan.tally,
+    job.account!,
+    scan.slots,
+    state.context.pageSize,
+    job.swapAccount,
+  );
   const notes: string[] = [];
+  // Swap slots are told apart only with the census, and are the process's own
+  // for sure only when every process with swap could be read.
+  const unknown: (keyof Usage)[] = figures.total.swap === 0
+    ? []
+    : job.swapAccount === null
+    ? ["swapPss", "swapUss"]
+    : state.swap!.unreadable.length > 0
+    ? ["swapUss"]
+    : [];
   return {
     pid: scan.pid,
     name: scan.stat.name,
@@ -151,6 +211,7 @@ function reportOf(context: MeasureContext, job: Job, withMappings: boolean): Pro
     error: null,
     method: "kpagecount",
     usage: figures.total,
+    ...(unknown.length > 0 ? { unknown } : {}),
     ...(withMappings && scan.vmas
       ? { mappings: scan.vmas.map((vma, index) => ({ vma, usage: figures.perSlot[index] })) }
       : {}),
@@ -176,11 +237,15 @@ function openLanes(state: RunState, count: number): Lane[] {
         : index === 0
         ? context.kpagecount!
         : openKpagecount(context.procRoot);
+      const buffers = state.workspace.lanes[index] ??= state.table === null
+        ? { pagemap: [new Uint8Array(0), new Uint8Array(0)], counts: new Uint8Array(0) }
+        : {
+          pagemap: [new Uint8Array(CHUNK_PAGES * 8), new Uint8Array(CHUNK_PAGES * 8)],
+          counts: new Uint8Array(MAX_SPAN_FRAMES * 8),
+        };
       lanes.push({
-        counts: source && createCountReader(source, progress),
-        buffers: state.table === null
-          ? [new Uint8Array(0), new Uint8Array(0)]
-          : [new Uint8Array(CHUNK_PAGES * 8), new Uint8Array(CHUNK_PAGES * 8)],
+        counts: source && createCountReader(source, progress, buffers.counts),
+        buffers: buffers.pagemap,
         close() {
           if (index > 0) source?.file.close();
         },
@@ -204,15 +269,27 @@ async function runPass(
   withMappings: boolean,
   complete: (job: Job) => void,
 ): Promise<void> {
-  const { context, table, pool } = state;
+  const { context, table } = state;
+  const { pool } = state.workspace;
   let current = 0;
   let queued = 0;
   let activeGroup = -1;
   let waiters: (() => void)[] = [];
 
   const account = (job: Job, refs: FrameRefs) => {
-    const group = job.group >= 0 ? groups[job.group].totals.frames : null;
-    accountRefs(table!, refs, job.account!, group, context.pageSize, state.selfEntries);
+    const group = job.group >= 0 ? groups[job.group].totals : null;
+    accountRefs(
+      table!,
+      refs,
+      job.account!,
+      group?.frames ?? null,
+      context.pageSize,
+      state.selfEntries,
+    );
+    if (state.swap && job.swapAccount) {
+      const swapGroup = group?.swapSlots ?? null;
+      accountRefs(state.swap.table, refs.swap, job.swapAccount, swapGroup, context.pageSize, NONE);
+    }
     clearFrameRefs(refs);
     pool.push(refs);
   };
@@ -221,9 +298,10 @@ async function runPass(
       const job = jobs[current];
       if (!job.active) {
         job.active = true;
-        if (table) {
-          beginProcess(table);
-          if (job.group >= 0 && job.group !== activeGroup) beginGroup(table);
+        for (const each of [table, state.swap?.table ?? null]) {
+          if (each === null) continue;
+          beginProcess(each);
+          if (job.group >= 0 && job.group !== activeGroup) beginGroup(each);
         }
         activeGroup = job.group;
       }
@@ -259,10 +337,13 @@ async function runPass(
             selfFrames: state.selfFrames,
             counts: lane.counts,
             buffers: lane.buffers,
+            swapSlots: state.swap?.table ?? null,
             open(slots) {
               job.account = createProcessAccount(slots, job.pid === context.selfPid);
+              job.swapAccount = state.swap ? createProcessAccount(slots) : null;
             },
             batch: () => pool.pop() ?? createFrameRefs(CHUNK_PAGES),
+            recycle: (refs) => pool.push(refs),
             deliver: (refs) => deliver(job, refs),
           }
           : null;
@@ -282,6 +363,7 @@ function orderJobs(pids: readonly number[], specs: readonly GroupSpec[]): Job[] 
     group,
     queue: [],
     account: null,
+    swapAccount: null,
     active: false,
     outcome: null,
   });
@@ -310,6 +392,7 @@ function groupReport(spec: GroupSpec, state: GroupState): GroupReport {
     exact,
     usage: exact ? figures.usage : sumUsages([state.totals.sum]),
     ussSum: figures.ussSum,
+    ...(state.swapUnknown ? { unknown: ["swapUss" as const] } : {}),
   };
 }
 
@@ -342,20 +425,36 @@ export async function measure(
   pids: readonly number[],
   options: MeasureRunOptions = {},
 ): Promise<Measurement> {
+  const workspace = takeWorkspace(context);
+  try {
+    return await measureWith(context, workspace, pids, options);
+  } finally {
+    spareWorkspaces.set(context, workspace);
+  }
+}
+
+async function measureWith(
+  context: MeasureContext,
+  workspace: Workspace,
+  pids: readonly number[],
+  options: MeasureRunOptions,
+): Promise<Measurement> {
   const withMappings = options.mappings ?? false;
   const specs = options.groups ?? [];
   const jobs = orderJobs(pids, specs);
-  const table = context.method === "kpagecount" ? createFrameTable(context.frameLimit) : null;
+  const { table } = workspace;
   const selfFrames = createSelfFrames();
   const state: RunState = {
     context,
     table,
+    swap: table ? swapCensus(context, [...new Set(jobs.map((job) => job.pid))]) : null,
     selfFrames,
-    pool: [],
+    workspace,
     selfEntries: (pfn) => selfEntries(selfFrames, pfn),
   };
   const groups: GroupState[] = specs.map(() => ({
     totals: createGroupTotals(),
+    swapUnknown: false,
     members: [],
     exact: true,
     methods: new Set(),
@@ -377,7 +476,7 @@ export async function measure(
   let retry: Job[] = [];
   const movedFrames = (job: Job) => job.account?.moved.length ?? 0;
   await runPass(state, jobs, groups, withMappings, (job) => {
-    const report = confirmSameProcess(context, reportOf(context, job, withMappings));
+    const report = confirmSameProcess(context, reportOf(state, job, withMappings));
     if (job.group >= 0 && report.state === "ok") {
       const group = groups[job.group];
       const outcome = job.outcome!;
@@ -389,6 +488,8 @@ export async function measure(
       );
       group.members.push(job.pid);
       group.exact &&= outcome.kind === "scan";
+      group.totals.swapTracked = state.swap !== null;
+      group.swapUnknown ||= report.unknown?.includes("swapUss") ?? false;
       group.methods.add(report.method);
     }
     if (report.state === "ok" && movedFrames(job) > 0) retry.push(job);
@@ -406,7 +507,7 @@ export async function measure(
     }));
     retry = [];
     await runPass(state, again, [], withMappings, (job) => {
-      const report = confirmSameProcess(context, reportOf(context, job, withMappings));
+      const report = confirmSameProcess(context, reportOf(state, job, withMappings));
       const frames = report.state === "ok" ? movedFrames(job) : 0;
       if (frames > 0 && attempt < ATTEMPTS) retry.push(job);
       else {

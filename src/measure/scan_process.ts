@@ -7,8 +7,9 @@
  * @module
  */
 
-import type { FrameTable } from "../accounting/frame_table.ts";
+import { COUNT_BASE, ensureFrame, type FrameTable } from "../accounting/frame_table.ts";
 import {
+  clearFrameRefs,
   createScanTally,
   type FrameRefs,
   scanPagemapEntries,
@@ -16,7 +17,7 @@ import {
   type ScanTarget,
 } from "../accounting/pagemap_scan.ts";
 import { usageFromSmaps } from "../accounting/smaps_usage.ts";
-import { addUsage, emptyUsage } from "../accounting/usage.ts";
+import { addUsage, emptyUsage, type Usage } from "../accounting/usage.ts";
 import { ProcError } from "../procfs/files.ts";
 import {
   type MapRanges,
@@ -91,10 +92,14 @@ export interface RefSink {
   counts: CountReader;
   /** Two pagemap buffers of {@link CHUNK_PAGES} entries (one is read while the other is scanned). */
   buffers: [Uint8Array, Uint8Array];
+  /** The swap census, when swap slots are accounted: the table of slots' references. */
+  swapSlots: FrameTable | null;
   /** Called once the process's slots are known, before any batch. */
   open(slots: number): void;
   /** An empty batch with room for {@link CHUNK_PAGES} rows. */
   batch(): FrameRefs;
+  /** Takes back a batch that was not delivered (emptied), for reuse. */
+  recycle(refs: FrameRefs): void;
   /** Takes a batch whose counts are known; resolves when reading may go on. */
   deliver(refs: FrameRefs): void | Promise<void>;
 }
@@ -198,8 +203,11 @@ export function measureBySmaps(
     method: "smaps" as const,
     notes: [],
   };
+  // smaps says how much is swapped, not which slots others reference.
+  const unknown = (usage: Usage) => usage.swap > 0 ? { unknown: ["swapUss" as const] } : {};
   if (!withMappings) {
-    return { ...base, usage: usageFromSmaps(readSmapsRollup(context.procRoot, pid)) };
+    const usage = usageFromSmaps(readSmapsRollup(context.procRoot, pid));
+    return { ...base, usage, ...unknown(usage) };
   }
   const total = emptyUsage();
   const mappings = readSmaps(context.procRoot, pid, context.pageSize).map((vma) => {
@@ -207,7 +215,7 @@ export function measureBySmaps(
     addUsage(total, usage);
     return { vma, usage };
   });
-  return { ...base, usage: total, mappings };
+  return { ...base, usage: total, mappings, ...unknown(total) };
 }
 
 function isSparse(status: ProcessStatus, pageSize: number): boolean {
@@ -306,6 +314,18 @@ function sharedWithSelf(context: MeasureContext, maps: ProcessMaps): (string | n
 }
 
 /**
+ * Slots the census did not see (swapped out since): referenced at least by this
+ * entry, so counted once.
+ */
+function countLateSlots(slots: FrameTable, refs: FrameRefs): void {
+  const { pfns, length } = refs.swap;
+  for (let i = 0; i < length; i++) {
+    if (pfns[i] >= slots.counts.length) ensureFrame(slots, pfns[i]);
+    if (slots.counts[pfns[i]] < COUNT_BASE) slots.counts[pfns[i]] = COUNT_BASE + 1;
+  }
+}
+
+/**
  * Walks the selected VMAs' pagemap into `tally` and batches of references
  * handed to `sink`; the next read is under way while a run is scanned.
  */
@@ -338,13 +358,18 @@ async function walkPagemap(
     hugetlb: false,
     exclusiveShortcut: context.exclusiveShortcut,
     pmdPages: context.pmdPages,
+    swapSlots: sink.swapSlots !== null,
   };
-  let refs = sink.batch();
-  const flush = async () => {
-    if (refs.length === 0) return;
-    await fetchCounts(sink.table, refs, sink.counts, sink.selfFrames);
-    const full = refs;
-    refs = sink.batch();
+  // The batch being filled; null once delivered at the end, so that every
+  // batch taken goes back (a batch per process left to the GC grows the heap
+  // with the number of processes).
+  let refs: FrameRefs | null = sink.batch();
+  const flush = async (last: boolean) => {
+    const full = refs!;
+    if (full.length === 0 && full.swap.length === 0) return;
+    if (sink.swapSlots) countLateSlots(sink.swapSlots, full);
+    await fetchCounts(sink.table, full, sink.counts, sink.selfFrames);
+    refs = last ? null : sink.batch();
     await sink.deliver(full);
   };
   try {
@@ -356,7 +381,7 @@ async function walkPagemap(
       const runStart = plan.firstPage[run];
       const runEnd = runStart + plan.pages[run];
       const limit = runStart + entries;
-      if (refs.length + entries > refs.pfns.length) await flush();
+      if (refs!.length + entries > refs!.pfns.length) await flush(false);
       const words = new Int32Array(sink.buffers[run & 1].buffer, 0, entries * 2);
       // Neighbouring VMAs that differ in nothing the scan needs (the same slot
       // and kind, no file shared with the tool) are scanned as one segment, holes
@@ -374,7 +399,7 @@ async function walkPagemap(
           segmentFrom,
           target,
           tally,
-          refs,
+          refs!,
           sink.table,
         );
       };
@@ -416,12 +441,16 @@ async function walkPagemap(
       }
       scanSegment();
     }
-    await flush();
+    await flush(true);
   } catch (error) {
     // Frames this batch marked pending will not be read by it: give them up.
-    releaseUnread(sink.table, refs, sink.counts);
+    if (refs !== null) releaseUnread(sink.table, refs, sink.counts);
     throw error;
   } finally {
+    if (refs !== null) {
+      clearFrameRefs(refs);
+      sink.recycle(refs);
+    }
     await Promise.allSettled(pending);
     pagemap.file.close();
   }

@@ -60,6 +60,8 @@ export interface ProcessReport {
   method: Method | null;
   /** The figures; null unless `state` is "ok". */
   usage: Usage | null;
+  /** Figures of `usage` that could not be known (shown as null or "-"), if any. */
+  unknown?: (keyof Usage)[];
   /** Per-mapping figures, when asked for; they add up to `usage` exactly. */
   mappings?: MappingReport[];
   /** Things the reader should know about these figures (e.g. frames kept moving). */

@@ -204,7 +204,7 @@ export function parseSmaps(text: string, pageSize: number): SmapsVma[] {
   // One compiled regex walks the text: half the cost of splitting it into lines.
   // A line is a header (starts with a lowercase hex address), a `Key: N kB` field,
   // or something else (VmFlags, THPeligible, …) that the alternation skips.
-  const lines = /^(?:([0-9a-f][^\n]*)|([A-Za-z_]+):[ \t]+([0-9]+) kB)$/gm;
+  const lines = /^(?:([0-9a-f][^\n]*)|([A-Za-z_]+):[ \t]*([^\n]*))$/gm;
   for (let match = lines.exec(text); match !== null; match = lines.exec(text)) {
     if (match[1] !== undefined) {
       const vma = parseMapsLine(match[1], pageSize);
@@ -215,9 +215,11 @@ export function parseSmaps(text: string, pageSize: number): SmapsVma[] {
     }
     const key = SMAPS_KEYS[match[2]];
     if (current && key !== undefined) {
-      const bytes = Number(match[3]) * 1024;
+      // A field uss uses must be `N kB`: anything else fails the process, never reads as 0.
+      const size = /^([0-9]+) kB$/.exec(match[3]);
+      const bytes = size ? Number(size[1]) * 1024 : NaN;
       if (!Number.isSafeInteger(bytes)) {
-        throw new SyntaxError(`${match[2]} is beyond 2^53 bytes: ${match[3]} kB`);
+        throw new SyntaxError(`${match[2]} is not a size in kB below 2^53 bytes: ${match[3]}`);
       }
       current.smaps[key] = bytes;
     }

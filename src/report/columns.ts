@@ -108,7 +108,9 @@ const PROCESS_COLUMNS: Column<ProcessRow>[] = [
   text("error", "ERROR", "why it was not measured", (row) => row.error),
   text("method", "METHOD", "kpagecount (exact) or smaps", (row) => row.method),
   text("vss", "VSS", "virtual size (VmSize)", (row) => row.vss ?? null, "right", "bytes"),
-  ...measureColumns<ProcessRow>((row, measure) => row.usage ? row.usage[measure.key] : null),
+  ...measureColumns<ProcessRow>((row, measure) =>
+    row.usage && !row.unknown?.includes(measure.key) ? row.usage[measure.key] : null
+  ),
 ];
 
 const GROUP_COLUMNS: Column<GroupReport>[] = [
@@ -131,7 +133,9 @@ const GROUP_COLUMNS: Column<GroupReport>[] = [
   ),
   text("method", "METHOD", "kpagecount (exact) or smaps", (row) => row.method),
   ...measureColumns<GroupReport>((row, measure) =>
-    measure.exactInGroups && !row.exact ? null : row.usage[measure.key]
+    (measure.exactInGroups && !row.exact) || row.unknown?.includes(measure.key)
+      ? null
+      : row.usage[measure.key]
   ),
   text("path", "PATH", "the cgroup's full path", (row) => row.cgroup?.path ?? null),
   text(
@@ -207,8 +211,11 @@ export const COLUMNS: { [Kind in RowKind]: Column<RowOf[Kind]>[] } = {
   file: [...FILE_COLUMNS, ...changeColumns<FileReport>()],
 };
 
-/** The figure columns every view shows by default, hugetlb ones only when some row has any. */
-export function defaultMeasureIds(hugetlb: boolean, ram = false): string[] {
+/**
+ * The figure columns every view shows by default: RAM for groups, swap PSS and
+ * swap USS when some row has swap, hugetlb ones when some row has hugetlb pages.
+ */
+export function defaultMeasureIds(hugetlb: boolean, ram = false, swap = false): string[] {
   return [
     "uss",
     "uss_anon",
@@ -217,6 +224,7 @@ export function defaultMeasureIds(hugetlb: boolean, ram = false): string[] {
     "rss",
     ...(ram ? ["ram"] : []),
     "swap",
+    ...(swap ? ["swap_pss", "swap_uss"] : []),
     ...(hugetlb ? ["hugetlb", "hugetlb_uss"] : []),
   ];
 }

@@ -61,7 +61,7 @@ function records<Kind extends RowKind>(
  */
 export function renderCsv(result: ViewResult, columns: readonly string[] | null): string {
   const context: ColumnContext = { memoryTotal: result.memory?.total ?? null };
-  const figures = defaultMeasureIds(true, true);
+  const figures = defaultMeasureIds(true, true, true);
   switch (result.kind) {
     case "processes":
       return records(

@@ -31,10 +31,35 @@ export function printable(text: string): string {
   );
 }
 
+/** C0 controls, DEL and C1 controls: what a terminal may act on. */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/g;
+
 /**
- * One CSV field per RFC 4180: quoted when it holds a comma, a quote or a line
- * break, quotes doubled. Text is made {@link printable} first, so a field never
- * spans lines.
+ * Replaces control characters with visible stand-ins, leaving all other text
+ * exact (backslashes included): C0 controls and DEL become their Unicode control
+ * pictures (a tab `␉`, a line feed `␊`, ESC `␛`), C1 controls `�`. For data
+ * formats, where `\xHH`-style escapes would be ambiguous with the same text
+ * typed literally.
+ *
+ * @example
+ * ```ts
+ * import { controlPictures } from "./escape.ts";
+ * controlPictures("t\tab\x1b[m"); // "t␉ab␛[m"
+ * ```
+ */
+export function controlPictures(text: string): string {
+  return text.replace(CONTROL, (char) => {
+    const code = char.charCodeAt(0);
+    if (code < 0x20) return String.fromCharCode(0x2400 + code);
+    return code === 0x7f ? "\u2421" : "\ufffd";
+  });
+}
+
+/**
+ * One CSV field per RFC 4180: quoted when it holds a comma or a quote, quotes
+ * doubled. Control characters become {@link controlPictures}, so a record is
+ * one physical line and a terminal showing the file is never driven by it.
  *
  * @example
  * ```ts
@@ -43,20 +68,23 @@ export function printable(text: string): string {
  * ```
  */
 export function csvField(text: string): string {
-  const safe = printable(text);
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+  const safe = controlPictures(text);
+  return /[",]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
+
+const LABEL_ESCAPES: Record<string, string> = { "\\": "\\\\", '"': '\\"', "\n": "\\n" };
 
 /**
  * A Prometheus label value (text exposition format): backslash, double quote and
- * newline escaped, other control characters made {@link printable}.
+ * line feed escaped as the format defines, the other control characters made
+ * {@link controlPictures} (the format has no escape for them).
  *
  * @example
  * ```ts
  * import { labelValue } from "./escape.ts";
- * labelValue('say "hi"'); // 'say \\"hi\\"'
+ * labelValue('say "hi"\n'); // 'say \\"hi\\"\\n'
  * ```
  */
 export function labelValue(text: string): string {
-  return printable(text).replaceAll('"', '\\"');
+  return controlPictures(text.replace(/[\\"\n]/g, (char) => LABEL_ESCAPES[char]));
 }

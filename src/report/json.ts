@@ -33,7 +33,7 @@ export function processJson(row: ProcessRow): JsonObject {
     ...(row.user !== null ? { user: row.user } : {}),
     ppid: row.ppid ?? null,
     ...(row.command !== undefined ? { command: row.command } : {}),
-    ...usageJson(row.usage),
+    ...usageJson(row.usage, (measure) => row.unknown?.includes(measure.key) ?? false),
     method: row.method,
     state: row.state,
     error: row.error,
@@ -61,7 +61,8 @@ export function processJson(row: ProcessRow): JsonObject {
 export function groupJson(group: GroupReport): JsonObject {
   const { uss, uss_anon, uss_file, ...rest } = usageJson(
     group.usage,
-    (measure) => measure.exactInGroups && !group.exact,
+    (measure) =>
+      (measure.exactInGroups && !group.exact) || (group.unknown?.includes(measure.key) ?? false),
   );
   return {
     group: group.group,
@@ -172,7 +173,10 @@ export function resultJson(result: ViewResult): unknown {
         processes,
         total: {
           processes: result.total?.processes ?? 0,
-          ...usageJson(result.total?.usage ?? null),
+          ...usageJson(
+            result.total?.usage ?? null,
+            (measure) => result.total?.unknown?.includes(measure.key) ?? false,
+          ),
           used_memory: result.memory?.used ?? null,
         },
         ...(result.accounting ? accountingJson(result.accounting) : {}),

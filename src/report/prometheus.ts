@@ -15,15 +15,21 @@ import type { ViewResult } from "./result.ts";
 
 /** One sample: its labels and value. */
 export interface MetricSample {
+  /** Label names to values (unescaped). */
   labels: Record<string, string>;
+  /** The value (bytes for `_bytes` metrics). */
   value: number;
 }
 
 /** A metric family: every sample of one metric name. */
 export interface MetricFamily {
+  /** The metric name, e.g. `uss_process_uss_bytes`. */
   name: string;
+  /** The HELP text (unescaped). */
   help: string;
+  /** The TYPE. */
   type: "gauge" | "counter";
+  /** The samples, each with its own labels. */
   samples: MetricSample[];
 }
 
@@ -51,7 +57,7 @@ export function resultMetrics(result: ViewResult): MetricFamily[] {
     for (const measure of exported) {
       const metric = family(`uss_process_${measure.json}_bytes`, `Process ${measure.help}.`);
       for (const row of result.processes) {
-        if (!row.usage) continue;
+        if (!row.usage || row.unknown?.includes(measure.key)) continue;
         metric.samples.push({
           labels: { pid: String(row.pid), name: row.name ?? "", user: row.user ?? "" },
           value: Math.round(row.usage[measure.key]),
@@ -70,6 +76,7 @@ export function resultMetrics(result: ViewResult): MetricFamily[] {
       const metric = family(`uss_group_${measure.json}_bytes`, `Group ${measure.help}.`);
       for (const group of result.groups) {
         if (measure.exactInGroups && !group.exact) continue;
+        if (group.unknown?.includes(measure.key)) continue;
         metric.samples.push({
           labels: labels(group),
           value: Math.round(group.usage[measure.key]),
@@ -141,7 +148,9 @@ function helpText(text: string): string {
 
 /**
  * Metric families as exposition text: HELP and TYPE before each family's
- * samples, label values escaped, a final newline.
+ * samples, label values escaped, a final newline. Families of the same name
+ * (one per grouping of the exporter) are written as one, with the first's help,
+ * since the format allows a name's HELP and TYPE once.
  *
  * @example
  * ```ts
@@ -152,8 +161,14 @@ function helpText(text: string): string {
  * ```
  */
 export function renderMetrics(families: readonly MetricFamily[]): string {
-  const lines: string[] = [];
+  const byName = new Map<string, MetricFamily>();
   for (const metric of families) {
+    const first = byName.get(metric.name);
+    if (first) first.samples = [...first.samples, ...metric.samples];
+    else byName.set(metric.name, { ...metric });
+  }
+  const lines: string[] = [];
+  for (const metric of byName.values()) {
     lines.push(
       `# HELP ${metric.name} ${helpText(metric.help)}`,
       `# TYPE ${metric.name} ${metric.type}`,

@@ -67,8 +67,11 @@ export interface ProcessesResult extends ResultBase {
   listing: boolean;
   /** The rows shown, ordered and cut. */
   processes: ProcessRow[];
-  /** Every measured process added up (more than the rows when cut); null for one PID. */
-  total: { processes: number; usage: Usage } | null;
+  /**
+   * Every measured process added up (more than the rows when cut), and the
+   * figures unknown for some of them (unknown in the sum too).
+   */
+  total: { processes: number; usage: Usage; unknown?: (keyof Usage)[] } | null;
   /** What a listing looked at (null for PIDs given: each has its own row). */
   accounting: Accounting | null;
   /** PIDs left out: the tool itself and the launchers that started it. */
@@ -119,3 +122,35 @@ export interface FilesResult extends ResultBase {
 
 /** Any view's result. */
 export type ViewResult = ProcessesResult | GroupsResult | MappingsResult | FilesResult;
+
+/** Mappings of one process, summarized for the report: its largest ones, the rest merged. */
+export interface MappingSummary {
+  /** The file, pseudo-path or [anon]; "other" for the merged rest. */
+  label: string;
+  /** What the mapping holds: anonymous memory, a file's pages, or shared memory (shmem, tmpfs, memfd, SysV). */
+  kind: "anon" | "file" | "shmem";
+  /** Mappings merged into this row (1 unless "other"). */
+  mappings: number;
+  usage: Usage;
+}
+
+/** Everything `uss report` draws: groups, their processes, and each process's mappings. */
+export interface ReportResult extends ResultBase {
+  kind: "report";
+  /** What the groups are: "user", "name" or "cgroup". */
+  by: string;
+  /** Every group, exact figures where they can be. */
+  groups: GroupReport[];
+  /** Every measured process. */
+  processes: ProcessRow[];
+  /** PID → its largest mappings and the rest merged. */
+  mappings: Map<number, MappingSummary[]>;
+  /** What was looked at, and what could not be measured. */
+  accounting: Accounting;
+  /** The machine's name (`/proc/sys/kernel/hostname`), "" when unknown. */
+  host: string;
+  /** The kernel release (`/proc/sys/kernel/osrelease`), "" when unknown. */
+  kernel: string;
+  /** When it was measured (ISO 8601). */
+  time: string;
+}

@@ -52,8 +52,13 @@ const MAX_LABEL = 48;
  */
 export function shortLabel(label: string): string {
   if (label.length <= MAX_LABEL) return label;
-  const cut = `… (+${label.length - MAX_LABEL} chars)`;
-  return label.slice(0, MAX_LABEL - cut.length) + cut;
+  // The suffix says how many characters it hides, and takes room itself.
+  let hidden = label.length - MAX_LABEL;
+  for (;;) {
+    const kept = MAX_LABEL - `… (+${hidden} chars)`.length;
+    if (label.length - kept === hidden) return `${label.slice(0, kept)}… (+${hidden} chars)`;
+    hidden = label.length - kept;
+  }
 }
 
 /**
@@ -81,6 +86,15 @@ export function cellText(column: Column<unknown>, value: Cell, bytes: boolean): 
 
 function hasHugetlb(usages: readonly (Usage | null)[]): boolean {
   return usages.some((usage) => (usage?.hugetlb ?? 0) > 0);
+}
+
+function hasSwap(usages: readonly (Usage | null)[]): boolean {
+  return usages.some((usage) => (usage?.swap ?? 0) > 0);
+}
+
+/** The default figure columns for rows with these usages. */
+function figureIds(usages: readonly (Usage | null)[], ram = false): string[] {
+  return defaultMeasureIds(hasHugetlb(usages), ram, hasSwap(usages));
 }
 
 /** A table of rows of one kind; `summary` rows follow the rows, labelled in `labelColumn`. */
@@ -175,8 +189,9 @@ function processMessage(row: ProcessRow): string | null {
   return row.usage ? null : row.error ?? row.state;
 }
 
-function totalRow(usage: Usage): ProcessRow {
+function totalRow(usage: Usage, unknown: (keyof Usage)[] = []): ProcessRow {
   return {
+    unknown,
     pid: 0,
     name: null,
     uid: null,
@@ -195,7 +210,7 @@ function processIds(rows: readonly ProcessRow[], listing: boolean): string[] {
     "pid",
     "user",
     "name",
-    ...defaultMeasureIds(hasHugetlb(rows.map((row) => row.usage))),
+    ...figureIds(rows.map((row) => row.usage)),
     ...(listing ? [] : ["method"]),
   ];
 }
@@ -231,7 +246,7 @@ export function renderResultTable(result: ViewResult, options: TableOptions): st
           message: processMessage,
           summaries: total && (result.listing || total.processes > 1)
             ? [{
-              row: totalRow(total.usage),
+              row: totalRow(total.usage, total.unknown),
               label: `total (${total.processes})`,
               labelColumn: "name",
             }]
@@ -275,8 +290,7 @@ export function renderResultTable(result: ViewResult, options: TableOptions): st
         "procs",
         "uss",
         "uss_sum",
-        ...defaultMeasureIds(hasHugetlb(result.groups.map((group) => group.usage)), true)
-          .slice(1),
+        ...figureIds(result.groups.map((group) => group.usage), true).slice(1),
         ...(result.by === "cgroup" ? ["charge", "charge_anon", "charge_file"] : []),
       ];
       parts.push(rowsTable("group", result.groups, ids, options, context, {
@@ -291,7 +305,7 @@ export function renderResultTable(result: ViewResult, options: TableOptions): st
       const ids = [
         "address",
         "perms",
-        ...defaultMeasureIds(hasHugetlb([process.usage])),
+        ...figureIds([process.usage]),
         "mapping",
       ];
       return rowsTable("mapping", result.mappings, ids, options, context, {
@@ -310,7 +324,7 @@ export function renderResultTable(result: ViewResult, options: TableOptions): st
       const { process } = result;
       const ids = [
         process ? "maps" : "procs",
-        ...defaultMeasureIds(hasHugetlb(result.files.map((file) => file.usage))),
+        ...figureIds(result.files.map((file) => file.usage)),
         "path",
       ];
       const mappings = result.mappings;

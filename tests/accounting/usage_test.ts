@@ -38,8 +38,13 @@ import { parseSmaps, type SmapsFields } from "../../src/procfs/maps.ts";
 
 const PAGE = 4096;
 
+/**
+ * A Usage: zeros but `partial`; swap PSS and swap USS default to the swap (what
+ * a process's figures say when no swap slot was accounted as shared).
+ */
 function usage(partial: Partial<Usage>): Usage {
-  return { ...emptyUsage(), ...partial };
+  const swap = partial.swap ?? 0;
+  return { ...emptyUsage(), swapPss: swap, swapUss: swap, ...partial };
 }
 
 /** One page-table entry that needs its frame counted. */
@@ -247,6 +252,8 @@ Deno.test("addUsage adds field by field into its first argument", () => {
     rss: 5,
     ram: 5,
     swap: 4,
+    swapPss: 4,
+    swapUss: 4,
     hugetlb: 6,
     hugetlbUss: 7,
   });
@@ -297,6 +304,7 @@ Deno.test("usageFromSmaps: USS is Private_Clean + Private_Dirty; Pss, Rss, Swap 
       rss: 40 * KB,
       ram: 40 * KB,
       swap: 16 * KB,
+      swapPss: 8 * KB, // the kernel's SwapPss; swap USS stays the swap (unknown to smaps)
     }),
   );
 });
@@ -343,7 +351,15 @@ Deno.test("usageFromSmaps: the recorded smaps sample gives the kernel's figures 
     ],
     [
       "7f60300ed000",
-      usage({ uss: 4 * KB, ussAnon: 4 * KB, pss: 4 * KB, rss: 4 * KB, ram: 4 * KB, swap: 8 * KB }),
+      usage({
+        uss: 4 * KB,
+        ussAnon: 4 * KB,
+        pss: 4 * KB,
+        rss: 4 * KB,
+        ram: 4 * KB,
+        swap: 8 * KB,
+        swapPss: 4 * KB, // SwapPss as recorded
+      }),
     ],
     ["ffffffffff600000", usage({})],
   ]);

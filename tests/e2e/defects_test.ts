@@ -199,7 +199,7 @@ Deno.test("a thread ID stands for its process: measured once, noted, grouped, fi
 // ---------------------------------------------------------------------------
 // 2. Names with control characters
 
-Deno.test("a name holding ESC and a newline: escaped in tables and CSV, exact in JSON", async () => {
+Deno.test("a name holding ESC and a newline: made visible in tables and CSV, exact in JSON", async () => {
   const NAME = "ev\x1b[31m\nil";
   /** The name as a terminal must show it: visible backslash escapes. */
   const SHOWN = String.raw`ev\x1b[31m\nil`;
@@ -237,7 +237,11 @@ Deno.test("a name holding ESC and a newline: escaped in tables and CSV, exact in
   const fields = records[1].split(",");
   assert.equal(fields.length, header.length, "as many fields as columns");
   assert.equal(fields[header.indexOf("pid")], String(pid));
-  assert.equal(fields[header.indexOf("name")], SHOWN, "CSV: the name escaped in one field");
+  assert.equal(
+    fields[header.indexOf("name")],
+    "ev\u241b[31m\u240ail",
+    "CSV: ESC and the newline as control pictures, in one field",
+  );
 
   const json = await runUss(["--json", String(pid)]);
   assert.equal(json.code, EXIT_OK);

@@ -18,6 +18,7 @@ import {
   readRollup,
   readSetting,
   runUssJson,
+  skipOrFail,
   startFixture,
   withSetting,
 } from "../helpers.ts";
@@ -57,6 +58,8 @@ function zeroSizes(): Sizes {
     rss: 0,
     ram: 0,
     swap: 0,
+    swap_pss: 0,
+    swap_uss: 0,
     hugetlb: 0,
     hugetlb_uss: 0,
   };
@@ -408,11 +411,10 @@ Deno.test({
     const child = byRole(fixture, "child");
     const { page, region, end, pages, huge_pages, subpages } = parent;
     if (parent.anon_huge_kb < (huge_pages * subpages * page) / 1024) {
-      console.log(
-        `skipped: the kernel gave ${parent.anon_huge_kb} kB of AnonHugePages, ` +
+      return skipOrFail(
+        `the kernel gave ${parent.anon_huge_kb} kB of AnonHugePages, ` +
           `not ${(huge_pages * subpages * page) / 1024} kB (THP unavailable or fragmented)`,
       );
-      return;
     }
 
     // The layout, per subpage, from the kernel itself.
@@ -545,8 +547,7 @@ async function withHugePages(count: number, body: () => Promise<void>): Promise<
   const current = Number(readSetting(NR_HUGEPAGES));
   await withSetting(NR_HUGEPAGES, String(current + count), async () => {
     if (freeHugePages() < count) {
-      console.log(`skipped: the kernel could not reserve ${count} huge pages`);
-      return;
+      return skipOrFail(`the kernel could not reserve ${count} huge pages`);
     }
     await body();
   });

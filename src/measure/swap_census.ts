@@ -1,0 +1,113 @@
+/**
+ * Who references each swap slot. The kernel counts a slot's references
+ * (`swap_map`) but shows the count to nobody; pagemap shows, root only, which
+ * slot each swapped-out page of a process uses. So before processes with swap
+ * are accounted, every process of the machine that has swap entries (`VmSwap`
+ * in its status, readable by all) is read for them, and each slot's references
+ * are counted: a slot is a process's (group's) own when all its references are
+ * its own entries. The census is exact when every such process could be read;
+ * otherwise the swap USS of processes with swap is marked unknown.
+ *
+ * Slots referenced only by shared memory (tmpfs, shmem swapped out) or only by
+ * the swap cache have no page-table entry: no process counts them, and none
+ * frees them by exiting.
+ *
+ * @module
+ */
+
+import { createFrameTable, type FrameTable } from "../accounting/frame_table.ts";
+import { countSwapSlots } from "../accounting/pagemap_scan.ts";
+import { ProcError } from "../procfs/files.ts";
+import { parseMapRanges, readMapsBytes } from "../procfs/maps.ts";
+import { openPagemap, readPagemap } from "../procfs/pagemap.ts";
+import { readStatus } from "../procfs/process_info.ts";
+import { type MeasureContext, rethrowSandbox } from "./context.ts";
+import { planReads } from "./read_plan.ts";
+import { allPids } from "./select.ts";
+
+/** Pages per pagemap read of the census. */
+const CENSUS_CHUNK_PAGES = 65536;
+
+/** Every swap slot's references, as far as they could be read. */
+export interface SwapCensus {
+  /** Slot → `COUNT_BASE + references`, indexed as {@link swapSlot} numbers them. */
+  table: FrameTable;
+  /** Processes with swap entries that could not be read (their slots are not counted). */
+  unreadable: number[];
+}
+
+/** A process's swapped-out bytes (`VmSwap`), 0 when it cannot be read. */
+function swappedBytes(context: MeasureContext, pid: number): number {
+  try {
+    return readStatus(context.procRoot, pid).swap;
+  } catch (error) {
+    rethrowSandbox(error, context.procRoot);
+    return 0;
+  }
+}
+
+/** Counts the swap slots of one process into `table`; false when it cannot be read. */
+function countProcess(
+  context: MeasureContext,
+  pid: number,
+  table: FrameTable,
+  buffer: Uint8Array,
+): boolean {
+  try {
+    const ranges = parseMapRanges(readMapsBytes(context.procRoot, pid), context.pageSize);
+    const plan = planReads(
+      ranges,
+      new Uint8Array(ranges.count).fill(1),
+      CENSUS_CHUNK_PAGES,
+      1024,
+    );
+    const pagemap = openPagemap(context.procRoot, pid);
+    try {
+      const words = new Int32Array(buffer.buffer);
+      for (let run = 0; run < plan.count; run++) {
+        const view = buffer.subarray(0, plan.pages[run] * 8);
+        const entries = readPagemap(pagemap, plan.firstPage[run], view);
+        countSwapSlots(words, 0, entries, table);
+      }
+    } finally {
+      pagemap.file.close();
+    }
+    return true;
+  } catch (error) {
+    rethrowSandbox(error, context.procRoot);
+    if (error instanceof ProcError && (error.kind === "not-found" || error.kind === "gone")) {
+      return true; // gone: it references nothing any more
+    }
+    return false;
+  }
+}
+
+/**
+ * Takes the census when one of `pids` has swap entries (else there is nothing
+ * to account, and null is returned): every process of the machine with swap
+ * entries is read for the slots it references.
+ *
+ * @throws {EnvironmentError} when the sandbox refuses procfs.
+ * @example
+ * ```ts
+ * import { openContext } from "./context.ts";
+ * import { swapCensus } from "./swap_census.ts";
+ * const context = openContext({ method: "smaps" });
+ * try {
+ *   swapCensus(context, [Deno.pid]); // null unless this process has swap
+ * } finally {
+ *   context.close();
+ * }
+ * ```
+ */
+export function swapCensus(context: MeasureContext, pids: readonly number[]): SwapCensus | null {
+  if (!pids.some((pid) => swappedBytes(context, pid) > 0)) return null;
+  const table = createFrameTable(1 << 16);
+  const unreadable: number[] = [];
+  const buffer = new Uint8Array(CENSUS_CHUNK_PAGES * 8);
+  for (const pid of allPids(context)) {
+    if (swappedBytes(context, pid) === 0) continue;
+    if (!countProcess(context, pid, table, buffer)) unreadable.push(pid);
+  }
+  return { table, unreadable };
+}
