@@ -130,7 +130,7 @@ export function resetFrameTable(table: FrameTable): void {
   table.groupCounts.fill(0);
   table.groupStamps.fill(0);
   table.groupEpoch = 0;
-  table.wideGroupCounts = [];
+  table.wideGroupCounts.fill(undefined);
 }
 
 function grown<T extends Uint8Array | Uint16Array | Uint32Array>(array: T, length: number): T {
@@ -164,6 +164,19 @@ export function ensureFrame(table: FrameTable, pfn: number): void {
   table.seenStamps = grown(table.seenStamps, blocks);
   table.groupCounts = grown(table.groupCounts, size);
   table.groupStamps = grown(table.groupStamps, blocks);
+  if (table.groupCounts.length > 0) sizeWideChunks(table);
+}
+
+/**
+ * Gives `wideGroupCounts` one element per chunk of frames, so that it stays a
+ * dense array: assigning far past the end of an empty one turns it into a
+ * dictionary, and every saturated entry (a frame mapped by hundreds of members)
+ * then paid a hash lookup.
+ */
+function sizeWideChunks(table: FrameTable): void {
+  const chunks = Math.ceil(table.counts.length / WIDE_CHUNK_FRAMES);
+  const wide = table.wideGroupCounts;
+  while (wide.length < chunks) wide.push(undefined);
 }
 
 /**
@@ -249,6 +262,7 @@ export function beginGroup(table: FrameTable): void {
   if (table.groupCounts.length === 0) {
     table.groupCounts = new Uint8Array(table.counts.length);
     table.groupStamps = new Uint32Array(table.counts.length / BLOCK_FRAMES);
+    sizeWideChunks(table);
   }
   if (++table.groupEpoch > 0xffff_fffe) {
     table.groupStamps.fill(0);
@@ -340,24 +354,6 @@ function clearGroupBlock(table: FrameTable, block: number): void {
   }
 }
 
-/** Adds one entry to the current group's counter of `pfn` and returns the new value. */
-function bumpGroupCount(table: FrameTable, pfn: number): number {
-  const narrow = table.groupCounts[pfn];
-  if (narrow < GROUP_SATURATED - 1) {
-    table.groupCounts[pfn] = narrow + 1;
-    return narrow + 1;
-  }
-  const chunk = pfn >>> WIDE_CHUNK_SHIFT;
-  const wide = table.wideGroupCounts[chunk] ??= new Uint32Array(WIDE_CHUNK_FRAMES);
-  const offset = pfn & (WIDE_CHUNK_FRAMES - 1);
-  if (narrow === GROUP_SATURATED - 1) {
-    table.groupCounts[pfn] = GROUP_SATURATED;
-    wide[offset] = GROUP_SATURATED;
-    return GROUP_SATURATED;
-  }
-  return ++wide[offset];
-}
-
 function addToSlot(
   figures: Float64Array,
   slot: number,
@@ -428,6 +424,10 @@ export function accountRefs(
   let slot = -1;
   let ussAnon = 0, ussFile = 0, pss = 0, rss = 0, hugetlb = 0, hugetlbUss = 0, ram = 0;
   let groupAnon = 0, groupFile = 0, groupHugetlb = 0, groupRam = 0;
+  // The chunk of wide group counters last used: saturated frames (mapped by
+  // hundreds of members) come in runs of neighbouring frame numbers.
+  let wideChunk = -1;
+  let wide: Uint32Array = new Uint32Array(0);
   for (let i = 0; i < length; i++) {
     const pfn = pfns[i];
     const value = counts[pfn];
@@ -488,9 +488,23 @@ export function accountRefs(
       groupStamps[block] = groupEpoch;
       clearGroupBlock(table, block);
     }
-    const entries = groupCounts[pfn] < GROUP_SATURATED - 1
-      ? ++groupCounts[pfn]
-      : bumpGroupCount(table, pfn);
+    // Entries of the group on this frame: a byte per frame, and past 254 a
+    // 32-bit counter in a chunk allocated on first need.
+    const narrow = groupCounts[pfn];
+    let entries: number;
+    if (narrow < GROUP_SATURATED - 1) entries = groupCounts[pfn] = narrow + 1;
+    else {
+      const chunk = pfn >>> WIDE_CHUNK_SHIFT;
+      if (chunk !== wideChunk) {
+        wideChunk = chunk;
+        wide = table.wideGroupCounts[chunk] ??= new Uint32Array(WIDE_CHUNK_FRAMES);
+      }
+      const offset = pfn & (WIDE_CHUNK_FRAMES - 1);
+      if (narrow === GROUP_SATURATED - 1) {
+        groupCounts[pfn] = GROUP_SATURATED;
+        entries = wide[offset] = GROUP_SATURATED;
+      } else entries = ++wide[offset];
+    }
     if (entries === 1 && kind !== 2) groupRam += pageSize;
     if (entries === others || (entries === 1 && others < 1)) {
       if (kind === 2) groupHugetlb += pageSize;

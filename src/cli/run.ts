@@ -13,9 +13,10 @@ import { EXIT_ENVIRONMENT, EXIT_INTERNAL, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE } fro
 import { OutputError, printErr, printOut } from "./output.ts";
 import { renderResult } from "./render.ts";
 import { chooseView, openSession, ViewError } from "./views.ts";
-import { report } from "./report.ts";
-import { serve } from "./serve.ts";
-import { watch } from "./watch.ts";
+
+// The exporter, the report and watch mode are loaded when asked for: a one-off
+// `uss PID` should not pay for their modules (node:v8 alone adds ~15 ms and
+// 9 MiB to start-up).
 
 /**
  * Runs the command with `argv` (without the program name).
@@ -45,14 +46,21 @@ export async function run(argv: string[]): Promise<number> {
     });
     try {
       const session = openSession(context, options);
-      if (options.command === "serve") return await serve(session);
+      if (options.command === "serve") {
+        const { serve } = await import("./serve.ts");
+        return await serve(session);
+      }
       if (options.command === "report") {
+        const { report } = await import("./report.ts");
         const { exitCode, notes } = await report(session);
         for (const note of [...session.notes, ...notes]) printErr(`uss: ${note}`);
         return exitCode;
       }
       const view = chooseView(options);
-      if (options.watch !== null) return await watch(session, view);
+      if (options.watch !== null) {
+        const { watch } = await import("./watch.ts");
+        return await watch(session, view);
+      }
       const result = await view(session);
       const text = renderResult(result, options);
       if (options.format === "table") {

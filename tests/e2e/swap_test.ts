@@ -1,20 +1,21 @@
 /**
  * End-to-end: swap, on a swap file of the test's own (root only).
  *
- * The fixture (tests/fixtures/swapper.c) builds, with MADV_PAGEOUT, three
+ * The fixture (tests/fixtures/swapper.c) builds, with MADV_PAGEOUT, four
  * regions of N pages in a parent and its child: `shared` (paged out before the
  * fork: both reference the same slots), `rewritten` (each process pages out its
- * own copy: N slots each) and `readback` (parent only: paged out and read back,
- * resident again). Checked against the kernel (each region's Swap and SwapPss
+ * own copy: N slots each), `private` (parent only, written after the fork and
+ * paged out) and `readback` (parent only: paged out and read back, resident
+ * again). Checked against the kernel (each region's Swap and SwapPss
  * in /proc/PID/smaps, the process's smaps_rollup and VmSwap) and against that
  * model:
  *   - per mapping, `swap` = smaps Swap, `swap_pss` = SwapPss, and `swap_uss`
- *     counts only slots nothing else references (0, N, 0 pages);
+ *     counts only slots nothing else references (0, N, N, 0 pages);
  *   - per process, measured alone: swap = VmSwap, swap_pss = SwapPss,
- *     swap_uss = N pages (the sibling's references to the shared slots are
- *     found although it was not asked for);
- *   - as a group (`--group`): parent and child hold 3N distinct slots, all the
- *     group's own; the parent alone as a group owns N of its 2N;
+ *     swap_uss = its own slots (the sibling's references to the shared slots
+ *     are found although it was not asked for);
+ *   - as a group (`--group`): parent and child hold 4N distinct slots, all the
+ *     group's own; the parent alone as a group owns 2N of its 3N;
  *   - the default table shows the swap columns once there is swap.
  *
  * The swap file is written in a temporary directory, `swapon`ed, and always
@@ -41,8 +42,11 @@ interface Announced {
   pages: number;
   shared: string;
   rewritten: string;
+  private: string;
   readback: string;
 }
+
+const REGIONS = ["shared", "rewritten", "private", "readback"] as const;
 
 /** Runs a program; its exit status and output, or null when it is not installed. */
 async function run(
@@ -161,19 +165,23 @@ Deno.test({
         parent: {
           shared: [region, region / 2, 0],
           rewritten: [region, region, region],
+          private: [region, region, region],
           readback: [0, 0, 0],
         },
         child: {
           shared: [region, region / 2, 0],
           rewritten: [region, region, region],
+          private: [0, 0, 0],
           readback: [0, 0, 0],
         },
       };
+      /** Each process's [swap, swap_uss]: the sums of its regions above. */
+      const totals = { parent: [3 * region, 2 * region], child: [2 * region, region] };
       for (const process of [parent, child]) {
         const { code, json, stderr } = await runUssJson<MapsJson>(["maps", String(process.pid)]);
         assert.equal(code, 0, stderr);
         assert.equal(json.method, "kpagecount");
-        for (const name of ["shared", "rewritten", "readback"] as const) {
+        for (const name of REGIONS) {
           const row = json.mappings.find((mapping) => mapping.start === process[name]);
           assert.ok(row, `${process.role} ${name}: a row of uss maps`);
           const kernel = await smapsSwap(process.pid, process[name]);
@@ -202,11 +210,10 @@ Deno.test({
         assert.equal(report.swap, await vmSwap(process.pid), `${process.role}: swap = VmSwap`);
         assert.equal(report.swap, rollup.swap, `${process.role}: swap = smaps_rollup Swap`);
         assert.equal(report.swap_pss, rollup.swapPss, `${process.role}: swap_pss = SwapPss`);
-        assert.equal(report.swap, 2 * region, `${process.role}: shared + rewritten`);
-        assert.equal(
-          report.swap_uss,
-          region,
-          `${process.role}: only its rewritten copy is its own`,
+        assert.deepEqual(
+          [report.swap, report.swap_uss],
+          totals[process.role],
+          `${process.role}: [swap, swap_uss]: the shared slots are not its own`,
         );
       }
 
@@ -215,16 +222,46 @@ Deno.test({
       assert.equal(both.code, 0, both.stderr);
       const [group] = both.json;
       assert.deepEqual(group.members.toSorted(), [parent.pid, child.pid].toSorted());
-      assert.equal(group.swap, 3 * region, "group: shared once + two rewritten copies");
-      assert.equal(group.swap_uss, 3 * region, "group: every slot is referenced only inside");
-      assert.equal(group.swap_pss, 3 * region, "group: swap_pss is the members' sum (1.5 N each)");
+      assert.equal(group.swap, 4 * region, "group: shared once, two rewritten copies, private");
+      assert.equal(group.swap_uss, 4 * region, "group: every slot is referenced only inside");
+      assert.equal(group.swap_pss, 4 * region, "group: swap_pss is the members' sum");
       const alone = await runUssJson<GroupJson[]>(["--group", String(parent.pid)]);
       assert.equal(alone.code, 0, alone.stderr);
-      assert.equal(alone.json[0].swap, 2 * region, "parent as a group: its slots");
+      assert.equal(alone.json[0].swap, 3 * region, "parent as a group: its slots");
       assert.equal(
         alone.json[0].swap_uss,
-        region,
+        2 * region,
         "parent as a group: the child holds the shared slots",
+      );
+
+      // The kernel's own method cannot tell whose a slot is: swap_uss unknown.
+      const smaps = await runUssJson<ProcessJson[]>(["--method", "smaps", String(parent.pid)]);
+      assert.equal(smaps.code, 0, smaps.stderr);
+      assert.deepEqual(
+        [smaps.json[0].swap, smaps.json[0].swap_pss, smaps.json[0].swap_uss],
+        [3 * region, 2.5 * region, null],
+        "smaps method: swap and swap_pss from smaps_rollup, swap_uss null",
+      );
+
+      // The same figures in CSV and Prometheus text.
+      const csv = await runUss([
+        "--format",
+        "csv",
+        "-c",
+        "pid,swap,swap_pss,swap_uss",
+        String(parent.pid),
+      ]);
+      assert.equal(csv.code, 0, csv.stderr);
+      assert.equal(
+        csv.stdout.split("\r\n")[1],
+        `${parent.pid},${3 * region},${2.5 * region},${2 * region}`,
+        "CSV row",
+      );
+      const text = await runUss(["--format", "prometheus", String(parent.pid)]);
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(
+        text.stdout,
+        new RegExp(`^uss_process_swap_uss_bytes\\{pid="${parent.pid}"[^}]*\\} ${2 * region}$`, "m"),
       );
 
       // The table shows the swap columns once there is swap.
@@ -236,7 +273,7 @@ Deno.test({
       }
       console.log(
         `swap: parent ${parent.pid} and child ${child.pid}, ${PAGES} pages per region: ` +
-          `group swap ${group.swap} = swap_uss ${group.swap_uss}, each process swap_uss ${region}`,
+          `group swap ${group.swap} = swap_uss ${group.swap_uss}; parent swap_uss ${2 * region}`,
       );
     });
     if (failure) skipOrFail(failure);
