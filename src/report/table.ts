@@ -63,7 +63,8 @@ export function shortLabel(label: string): string {
 
 /**
  * A cell as text: sizes in binary units (or exact), counts as numbers,
- * percentages with one decimal, text escaped; "-" when unknown.
+ * percentages with two decimals (as smem -p: a process is often well under
+ * 1% of a server's memory), text escaped; "-" when unknown.
  */
 export function cellText(column: Column<unknown>, value: Cell, bytes: boolean): string {
   if (value === null) return "-";
@@ -78,7 +79,7 @@ export function cellText(column: Column<unknown>, value: Cell, bytes: boolean): 
     case "count":
       return String(value);
     case "percent":
-      return `${(value as number).toFixed(1)}%`;
+      return `${(value as number).toFixed(2)}%`;
     default:
       return printable(String(value));
   }

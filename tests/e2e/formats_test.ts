@@ -997,9 +997,9 @@ Deno.test("-c pid,name,uss,uss%: columns in order, the share is USS / MemTotal",
       if (bytes) assert.equal(words[2], String(uss));
       else assert.match(`${words[2]} ${words[3]}`, /^[0-9.]+ [KMG]iB$/);
       const percent = words[words.length - 1];
-      assert.match(percent, /^[0-9]+\.[0-9]%$/);
+      assert.match(percent, /^[0-9]+\.[0-9]{2}%$/);
       assert.ok(
-        Math.abs(Number(percent.slice(0, -1)) - share) <= 0.05 + 1e-9,
+        Math.abs(Number(percent.slice(0, -1)) - share) <= 0.005 + 1e-9,
         `USS% ${percent} vs ${share}`,
       );
     }
