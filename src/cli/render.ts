@@ -93,9 +93,15 @@ export function sampleJson(
     if (!row) return;
     const last = history && usage ? difference(usage, history.last.get(key)) : null;
     const first = history && usage ? difference(usage, history.first.get(key)) : null;
+    // A figure the row leaves unknown (a group's own USS without the exact
+    // method) has no change to show either.
+    const known = (delta: JsonObject | null) => {
+      if (delta) { for (const key of Object.keys(delta)) if (row[key] === null) delta[key] = null; }
+      return delta;
+    };
     row.delta = {
-      since_last: last && usageJson(last),
-      since_first: first && usageJson(first),
+      since_last: known(last && usageJson(last)),
+      since_first: known(first && usageJson(first)),
     };
   });
   const body = Array.isArray(json)

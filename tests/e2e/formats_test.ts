@@ -1105,8 +1105,9 @@ Deno.test("text from processes: CSV quoting and Prometheus label escaping", asyn
       assert.equal(run.code, 0, run.stderr);
       const families = parseExposition(run.stdout);
       const label = args[0] === "--by" ? "group" : "name";
+      // PSS: exported for groups by either method (group USS needs root).
       const family = families.get(
-        args[0] === "--by" ? "uss_group_uss_bytes" : "uss_process_uss_bytes",
+        args[0] === "--by" ? "uss_group_pss_bytes" : "uss_process_uss_bytes",
       )!;
       assert.equal(family.samples.length, 1, run.stdout);
       assert.equal(family.samples[0].labels[label], NAME, `the ${label} label reads back`);

@@ -291,7 +291,10 @@ function assertSameGroup(
   reference: GroupJson,
   what: string,
 ): string {
-  const exact = ["uss", "uss_sum", "rss", "ram", "swap"] as const;
+  // A group's own figures (uss, ram, swap) are exported only when exact (root).
+  const exact = IS_ROOT
+    ? ["uss", "uss_sum", "rss", "ram", "swap"] as const
+    : ["uss_sum", "rss"] as const;
   for (const key of exact) {
     assert.equal(get(`uss_group_${key}_bytes`), reference[key], `${what}: ${key}`);
   }
@@ -728,7 +731,7 @@ Deno.test("serve: a real Prometheus scrapes it, plainly and over TLS with basic 
             "uss_group_ram_bytes",
             "uss_group_swap_bytes",
             "uss_group_processes",
-          ];
+          ].filter((metric) => IS_ROOT || !/_(uss|ram|swap)_bytes$/.test(metric));
           for (const job of ["uss", "uss-tls"]) {
             const values = await poll(30, `the fixture's series from job ${job}`, async () => {
               const values = new Map<string, number>();
@@ -798,6 +801,9 @@ Deno.test("serve: 200 concurrent scrapes share one measurement; single flight; V
   });
 
   await t.step("--min-interval 0: concurrent scrapes share; VmRSS over 2000", async (t) => {
+    // Without root (smaps, a few readable processes) a measurement ends before
+    // the next request arrives: there is nothing to share.
+    if (!IS_ROOT) return skipOrFail("concurrent scrapes overlap a measurement only as root");
     await using exporter = await startExporter(["--min-interval", "0"]);
     const measurements = async () =>
       valueOf(parseSamples(await scrape(exporter.base)), "uss_measurements_total");
@@ -858,6 +864,9 @@ Deno.test("serve: SIGTERM and SIGINT stop it cleanly (exit 0), an in-flight scra
   // way": the exporter has another process's pagemap open (it keeps its own
   // open, and reads others' only while measuring, for a scrape). A
   // measurement too quick to be caught is tried again.
+  if (!IS_ROOT) {
+    return skipOrFail("a scrape is seen in flight by its pagemap reads: the exact method (root)");
+  }
   for (let attempt = 1;; attempt++) {
     await using busy = await startExporter(["--min-interval", "0", "--by", "name"]);
     let done = false;
