@@ -56,6 +56,7 @@ import {
   RSS_METHOD,
   runCount,
   startAndReadLine,
+  stopWorkload,
   type Timings,
 } from "./bench_lib.ts";
 
@@ -190,33 +191,6 @@ async function startWorkload(cleanup: Cleanup, command: string[]): Promise<Workl
 }
 
 /**
- * Kills a workload and waits until its processes are gone, so the next scan
- * does not see them and their memory is free again.
- */
-async function stopWorkload(cleanup: Cleanup, workload: Workload): Promise<void> {
-  // Children first: until the parent dies they stay zombies, so no PID we
-  // signal can have been reaped and reused.
-  for (const pid of [...workload.pids.slice(1), workload.pids[0]]) {
-    try {
-      Deno.kill(pid, "SIGKILL");
-    } catch { /* already gone */ }
-  }
-  await workload.parent.status;
-  const deadline = Date.now() + 15_000;
-  for (const pid of workload.pids) {
-    while (Date.now() < deadline) {
-      try {
-        Deno.statSync(`/proc/${pid}`);
-      } catch {
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    cleanup.release(pid);
-  }
-}
-
-/**
  * Sums what `uss --json` (all processes) and smaps_rollup say about the
  * workload's processes, so a wrong answer is not timed unnoticed.
  *
@@ -303,7 +277,7 @@ async function runForkload(
     contenders.filter((c) => c.name === "uss"),
     rssRuns,
   );
-  await stopWorkload(cleanup, workload);
+  await stopWorkload(cleanup, workload.parent, workload.pids);
 
   const uss = medianOf(times, "uss");
   const cat = medianOf(times, "cat");
@@ -765,7 +739,7 @@ async function runScaling(
     { name: "uss", command: USS_JSON },
   ];
   const reused = reuse && counts.includes(reuse.pids.length - 1) ? reuse.pids.length - 1 : null;
-  if (reuse && reused === null) await stopWorkload(cleanup, reuse);
+  if (reuse && reused === null) await stopWorkload(cleanup, reuse.parent, reuse.pids);
   const order = reused === null ? counts : [reused, ...counts.filter((n) => n !== reused)];
   const rssRuns = 3;
   const points: ScalingPoint[] = [];
@@ -782,7 +756,7 @@ async function runScaling(
       times,
       peaks,
     });
-    await stopWorkload(cleanup, workload);
+    await stopWorkload(cleanup, workload.parent, workload.pids);
   }
   points.sort((a, b) => a.children - b.children);
 
@@ -889,7 +863,7 @@ async function main(): Promise<number> {
     if (shapes.has("scaling")) {
       ok &&= await runScaling(cleanup, cowRounds, counts, cowMib, running);
     } else if (running) {
-      await stopWorkload(cleanup, running);
+      await stopWorkload(cleanup, running.parent, running.pids);
     }
 
     if (!ok) {

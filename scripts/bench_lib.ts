@@ -444,3 +444,34 @@ export async function waitStopped(pid: number, timeoutMs = 30_000): Promise<void
   }
   throw new Error(`process ${pid} did not stop within ${timeoutMs} ms`);
 }
+
+/**
+ * Kills a workload (children first: until the parent dies they stay zombies,
+ * so no PID signalled can have been reaped and reused) and waits until its
+ * processes are gone, so that the next scan does not see them and their
+ * memory is free again. `pids` lists the parent first.
+ */
+export async function stopWorkload(
+  cleanup: Cleanup,
+  parent: Deno.ChildProcess,
+  pids: readonly number[],
+): Promise<void> {
+  for (const pid of [...pids.slice(1), pids[0]]) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch { /* already gone */ }
+  }
+  await parent.status;
+  const deadline = Date.now() + 15_000;
+  for (const pid of pids) {
+    while (Date.now() < deadline) {
+      try {
+        Deno.statSync(`/proc/${pid}`);
+      } catch {
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    cleanup.release(pid);
+  }
+}

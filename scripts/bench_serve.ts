@@ -36,6 +36,7 @@ import {
   mib,
   ms,
   startAndReadLine,
+  stopWorkload,
   timeOnce,
 } from "./bench_lib.ts";
 
@@ -137,36 +138,6 @@ async function scrape(url: string): Promise<{ ms: number; text: string }> {
   const elapsed = performance.now() - start;
   if (response.status !== 200) throw new Error(`scrape answered ${response.status}: ${text}`);
   return { ms: elapsed, text };
-}
-
-/**
- * Kills the workload (children first: until the parent dies they stay zombies,
- * so no PID signalled can have been reused) and waits until its processes are
- * gone before the benchmark ends.
- */
-async function stopWorkload(
-  cleanup: Cleanup,
-  parent: Deno.ChildProcess,
-  pids: number[],
-): Promise<void> {
-  for (const pid of [...pids.slice(1), pids[0]]) {
-    try {
-      Deno.kill(pid, "SIGKILL");
-    } catch { /* already gone */ }
-  }
-  await parent.status;
-  const deadline = Date.now() + 15_000;
-  for (const pid of pids) {
-    while (Date.now() < deadline) {
-      try {
-        Deno.statSync(`/proc/${pid}`);
-      } catch {
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    cleanup.release(pid);
-  }
 }
 
 function vmRssBytes(pid: number): number {

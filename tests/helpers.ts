@@ -146,6 +146,37 @@ export async function waitStopped(pid: number, timeoutMs = 10_000): Promise<void
 }
 
 /**
+ * Reads a fixture's first `expected` announcement lines (one JSON object each)
+ * into `processes`, within 20 s.
+ */
+async function readAnnouncements<T>(
+  child: Deno.ChildProcess,
+  expected: number,
+  processes: T[],
+  what: string,
+): Promise<void> {
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  const deadline = setTimeout(() => lines.cancel("timeout"), 20_000);
+  try {
+    while (processes.length < expected) {
+      const newline = buffered.indexOf("\n");
+      if (newline >= 0) {
+        processes.push(JSON.parse(buffered.slice(0, newline)));
+        buffered = buffered.slice(newline + 1);
+        continue;
+      }
+      const { value, done } = await lines.read();
+      if (done) throw new Error(`fixture ${what} ended early`);
+      buffered += value;
+    }
+  } finally {
+    clearTimeout(deadline);
+    lines.releaseLock();
+  }
+}
+
+/**
  * Starts a fixture and waits for `expected` announcements and for each announced
  * process to stop itself.
  *
@@ -182,25 +213,7 @@ export async function startFixture<T = Record<string, unknown>>(
     await child.stdout.cancel().catch(() => {});
   };
   try {
-    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let buffered = "";
-    const deadline = setTimeout(() => lines.cancel("timeout"), 20_000);
-    try {
-      while (processes.length < expected) {
-        const newline = buffered.indexOf("\n");
-        if (newline >= 0) {
-          processes.push(JSON.parse(buffered.slice(0, newline)));
-          buffered = buffered.slice(newline + 1);
-          continue;
-        }
-        const { value, done } = await lines.read();
-        if (done) throw new Error(`fixture ${binary} ${args.join(" ")} ended early`);
-        buffered += value;
-      }
-    } finally {
-      clearTimeout(deadline);
-      lines.releaseLock();
-    }
+    await readAnnouncements(child, expected, processes, `${binary} ${args.join(" ")}`);
     for (const process of processes) await waitStopped(process.pid);
   } catch (error) {
     await kill();
@@ -277,25 +290,7 @@ export async function startRunningFixture<T = Record<string, unknown>>(
   };
   const processes: (T & { pid: number })[] = [];
   try {
-    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let buffered = "";
-    const deadline = setTimeout(() => lines.cancel("timeout"), 20_000);
-    try {
-      while (processes.length < expected) {
-        const newline = buffered.indexOf("\n");
-        if (newline >= 0) {
-          processes.push(JSON.parse(buffered.slice(0, newline)));
-          buffered = buffered.slice(newline + 1);
-          continue;
-        }
-        const { value, done } = await lines.read();
-        if (done) throw new Error(`fixture ${binary} ${args.join(" ")} ended early`);
-        buffered += value;
-      }
-    } finally {
-      clearTimeout(deadline);
-      lines.releaseLock();
-    }
+    await readAnnouncements(child, expected, processes, `${binary} ${args.join(" ")}`);
   } catch (error) {
     await kill();
     throw error;
@@ -321,4 +316,29 @@ export const STRICT = Deno.env.get("USS_TEST_STRICT") === "1";
 export function skipOrFail(reason: string): void {
   if (STRICT) throw new Error(`${reason}; USS_TEST_STRICT=1 requires it`);
   console.log(`skipped: ${reason}`);
+}
+
+/** Runs `promtool check metrics` on `text` when promtool is installed; null when it is not. */
+export async function promtoolCheck(text: string): Promise<{ ok: boolean; output: string } | null> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("promtool", {
+      args: ["check", "metrics"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(text));
+  await writer.close();
+  const output = await child.output();
+  const decoder = new TextDecoder();
+  return {
+    ok: output.success,
+    output: decoder.decode(output.stdout) + decoder.decode(output.stderr),
+  };
 }

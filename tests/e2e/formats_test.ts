@@ -35,6 +35,7 @@ import assert from "node:assert/strict";
 import {
   buildFixture,
   type Fixture,
+  promtoolCheck,
   readSetting,
   runUss,
   runUssJson,
@@ -256,31 +257,6 @@ function parseExposition(text: string): Map<string, Family> {
     family.samples.push(sample);
   });
   return families;
-}
-
-/** Runs `promtool check metrics` on `text` when promtool is installed; null when it is not. */
-async function promtoolCheck(text: string): Promise<{ ok: boolean; output: string } | null> {
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command("promtool", {
-      args: ["check", "metrics"],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw error;
-  }
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const output = await child.output();
-  const decoder = new TextDecoder();
-  return {
-    ok: output.success,
-    output: decoder.decode(output.stdout) + decoder.decode(output.stderr),
-  };
 }
 
 /** Asserts promtool accepts `text`, or reports the skip (a failure under USS_TEST_STRICT=1). */

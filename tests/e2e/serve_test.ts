@@ -32,7 +32,15 @@
  */
 
 import assert from "node:assert/strict";
-import { IS_ROOT, REPO_ROOT, runUss, runUssJson, skipOrFail, STRICT } from "../helpers.ts";
+import {
+  IS_ROOT,
+  promtoolCheck,
+  REPO_ROOT,
+  runUss,
+  runUssJson,
+  skipOrFail,
+  STRICT,
+} from "../helpers.ts";
 import { assertOneLine, literal, runCommand } from "../env/env_support.ts";
 import { type GroupJson, startWorkers, uniqueName, type Workers } from "./workers_support.ts";
 
@@ -224,31 +232,6 @@ async function scrape(base: string, init: RequestInit = {}): Promise<string> {
   return text;
 }
 
-/** `promtool check metrics` on `text`: null when promtool is not installed. */
-async function promtool(text: string): Promise<{ ok: boolean; output: string } | null> {
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command("promtool", {
-      args: ["check", "metrics"],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw error;
-  }
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const output = await child.output();
-  const decoder = new TextDecoder();
-  return {
-    ok: output.success,
-    output: decoder.decode(output.stdout) + decoder.decode(output.stderr),
-  };
-}
-
 /** Whether `program` can be run (found on PATH). */
 async function have(program: string): Promise<boolean> {
   const found = await runCommand(["sh", "-c", `command -v ${program}`]);
@@ -329,7 +312,7 @@ Deno.test("serve: /metrics passes promtool check metrics; /, 404, 405", async (t
   });
 
   await t.step("promtool check metrics accepts it", async () => {
-    const result = await promtool(text);
+    const result = await promtoolCheck(text);
     if (result === null) {
       return skipOrFail("promtool is not installed (Debian package prometheus)");
     }
@@ -372,7 +355,7 @@ Deno.test({
     for (const by of ["name", "user", "cgroup"]) {
       assert.ok(samples.some((sample) => sample.labels.by === by), `groups by ${by}`);
     }
-    const result = await promtool(text);
+    const result = await promtoolCheck(text);
     if (result === null) return skipOrFail("promtool is not installed (Debian package prometheus)");
     assert.ok(result.ok, `promtool check metrics:\n${result.output}`);
   },
