@@ -123,14 +123,9 @@ export function createFrameTable(frames: number): FrameTable {
 export function resetFrameTable(table: FrameTable): void {
   table.counts.fill(COUNT_UNKNOWN);
   table.largeCounts.clear();
-  table.seen.fill(0);
-  table.seenStamps.fill(0);
-  table.processEpoch = 0;
   table.repeats.clear();
-  table.groupCounts.fill(0);
-  table.groupStamps.fill(0);
-  table.groupEpoch = 0;
-  table.wideGroupCounts.fill(undefined);
+  // The marks and group counters need nothing: they are stamped with epochs,
+  // which go on counting, so the next process and group find them stale.
 }
 
 function grown<T extends Uint8Array | Uint16Array | Uint32Array>(array: T, length: number): T {

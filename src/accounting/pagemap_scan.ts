@@ -29,7 +29,9 @@ import {
   ensureFrame,
   FRAME_FILE,
   FRAME_HUGETLB,
+  frameCount,
   type FrameTable,
+  setFrameCount,
 } from "./frame_table.ts";
 
 /**
@@ -65,7 +67,7 @@ export interface SwapRefs {
 }
 
 /** Swap types from this one on are not swap areas (migration, device, hwpoison, markers). */
-export const MAX_SWAP_TYPES = 23;
+const MAX_SWAP_TYPES = 23;
 /** Swap offsets per type in the slot numbering (512 GiB of 4 KiB pages). */
 const SLOTS_PER_TYPE = 0x800_0000;
 
@@ -431,7 +433,8 @@ export function countSwapSlots(
     }
     if (slot >= table.counts.length) ensureFrame(table, slot);
     const value = table.counts[slot];
-    table.counts[slot] = value < COUNT_BASE ? COUNT_BASE + 1 : Math.min(0xffff, value + 1);
+    if (value >= COUNT_BASE && value < 0xffff) table.counts[slot] = value + 1;
+    else setFrameCount(table, slot, (value === COUNT_UNKNOWN ? 0 : frameCount(table, slot)) + 1);
   }
   return untold;
 }

@@ -9,7 +9,7 @@
 
 import { ProcError, readProcLink, readProcText } from "../procfs/files.ts";
 import { type KpagecountFile, openKpagecount } from "../procfs/kpagecount.ts";
-import { deviceNumber, parseMaps, type Vma } from "../procfs/maps.ts";
+import { rangesOf, readMaps, type Vma } from "../procfs/maps.ts";
 import { readMeminfo } from "../procfs/meminfo.ts";
 import { openPagemap, type PagemapFile, readPagemap } from "../procfs/pagemap.ts";
 import { pfnOf, PRESENT } from "../procfs/pagemap_bits.ts";
@@ -77,7 +77,7 @@ export interface MeasureContext {
 }
 
 /** Processes read at once by default: the CPUs, at least 2 (reads wait on the kernel), at most 8. */
-export function defaultJobs(): number {
+function defaultJobs(): number {
   const cpus = navigator.hardwareConcurrency || 1;
   return Math.min(8, Math.max(2, cpus));
 }
@@ -139,18 +139,20 @@ export function fileKey(device: number, inode: number): string {
 function selfMappings(vmas: readonly Vma[], pagemap: PagemapFile, pageSize: number): SelfMappings {
   const byFile = new Map<string, SelfVma[]>();
   const inodes = new Set<number>();
-  for (const vma of vmas) {
-    if (vma.inode === 0) continue;
-    const key = fileKey(deviceNumber(vma.device), vma.inode);
+  const ranges = rangesOf(vmas, pageSize);
+  for (let index = 0; index < ranges.count; index++) {
+    const inode = ranges.inode[index];
+    if (inode === 0) continue;
+    const key = fileKey(ranges.device[index], inode);
     const own = {
-      startPage: vma.startPage,
-      endPage: vma.endPage,
-      offsetPage: parseInt(vma.offset, 16) / pageSize,
+      startPage: ranges.startPage[index],
+      endPage: ranges.endPage[index],
+      offsetPage: ranges.offsetPage[index],
     };
     const list = byFile.get(key);
     if (list) list.push(own);
     else byFile.set(key, [own]);
-    inodes.add(vma.inode);
+    inodes.add(inode);
   }
   return { byFile, inodes, pagemap };
 }
@@ -219,7 +221,7 @@ export function openContext(options: MeasureOptions = {}): MeasureContext {
       const opened: KpagecountFile = kpagecount;
       let pagemap: PagemapFile | null = null;
       try {
-        const vmas = parseMaps(readProcText(`${procRoot}/self/maps`), pageSize);
+        const vmas = readMaps(procRoot, "self", pageSize);
         pagemap = openPagemap(procRoot, "self");
         if (pfnsVisible(vmas, pagemap)) self = selfMappings(vmas, pagemap, pageSize);
         else {

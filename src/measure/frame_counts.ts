@@ -94,9 +94,8 @@ export function releaseUnread(table: FrameTable, refs: FrameRefs, reader: CountR
 }
 
 /**
- * A reader with its own file descriptor.
- *
- * @throws {ProcError} when kpagecount cannot be opened.
+ * A reader of kpagecount through `source` (a descriptor of its own: reads
+ * seek), into `buffer`, sharing `progress` with the run's other readers.
  */
 export function createCountReader(
   source: KpagecountFile,

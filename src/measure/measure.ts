@@ -447,13 +447,13 @@ async function measureWith(
   const state: RunState = {
     context,
     table,
-    swap: table ? swapCensus(context, [...new Set(jobs.map((job) => job.pid))]) : null,
+    swap: table ? swapCensus(context, jobs.map((job) => job.pid)) : null,
     selfFrames,
     workspace,
     selfEntries: (pfn) => selfEntries(selfFrames, pfn),
   };
   const groups: GroupState[] = specs.map(() => ({
-    totals: createGroupTotals(),
+    totals: { ...createGroupTotals(), swapTracked: state.swap !== null },
     swapUnknown: false,
     members: [],
     exact: true,
@@ -488,7 +488,6 @@ async function measureWith(
       );
       group.members.push(job.pid);
       group.exact &&= outcome.kind === "scan";
-      group.totals.swapTracked = state.swap !== null;
       group.swapUnknown ||= report.unknown?.includes("swapUss") ?? false;
       group.methods.add(report.method);
     }

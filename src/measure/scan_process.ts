@@ -7,7 +7,12 @@
  * @module
  */
 
-import { COUNT_BASE, ensureFrame, type FrameTable } from "../accounting/frame_table.ts";
+import {
+  COUNT_UNKNOWN,
+  ensureFrame,
+  type FrameTable,
+  setFrameCount,
+} from "../accounting/frame_table.ts";
 import {
   clearFrameRefs,
   createScanTally,
@@ -37,7 +42,7 @@ import {
   readStat,
   readStatus,
 } from "../procfs/process_info.ts";
-import { EnvironmentError, fileKey, type MeasureContext, sandboxMessage } from "./context.ts";
+import { fileKey, type MeasureContext, rethrowSandbox } from "./context.ts";
 import {
   type CountReader,
   fetchCounts,
@@ -51,7 +56,7 @@ import type { ProcessReport, ProcessState } from "./types.ts";
 /** Pages per pagemap read (512 KiB of entries with 4 KiB pages); a multiple of any PMD. */
 export const CHUNK_PAGES = 65536;
 /** Holes between VMAs up to this many pages are read through (zero entries, cheap). */
-const MAX_GAP_PAGES = 1024;
+export const MAX_GAP_PAGES = 1024;
 /**
  * Pagemap reads of at least this many pages go to Deno's I/O thread pool, where
  * they overlap with scanning and with other processes' reads; smaller ones cost
@@ -162,9 +167,8 @@ export function reportForError(
     }
     throw error;
   }
+  rethrowSandbox(error, context.procRoot);
   switch (error.kind) {
-    case "sandbox":
-      throw new EnvironmentError(sandboxMessage(error.path, context.procRoot));
     case "not-found":
       return failedReport(pid, stat ? "exited" : "no-such-process", stat, uid);
     case "gone":
@@ -184,7 +188,7 @@ export function reportForError(
  *
  * @throws {ProcError} when the files cannot be read.
  */
-export function measureBySmaps(
+function measureBySmaps(
   context: MeasureContext,
   pid: number,
   stat: ProcessStat,
@@ -235,16 +239,17 @@ function holdsSharedPages(vma: SmapsVma): boolean {
   return fields.sharedClean + fields.sharedDirty + fields.sharedHugetlb > 0;
 }
 
-/** Settles the VMAs smaps fully accounts (no shared page) into the tally. */
+/** Settles the VMAs smaps fully accounts (those whose pagemap was not read) into the tally. */
 function tallyPrivateVmas(
   vmas: SmapsVma[],
+  selected: Uint8Array,
   tally: ScanTally,
   pageSize: number,
   perVma: boolean,
 ): void {
   for (let index = 0; index < vmas.length; index++) {
+    if (selected[index] === 1) continue;
     const fields = vmas[index].smaps;
-    if (holdsSharedPages(vmas[index])) continue;
     const slot = perVma ? index : 0;
     tally.exclusiveAnon[slot] += fields.anonymous / pageSize;
     tally.exclusiveFile[slot] += (fields.rss - fields.anonymous) / pageSize;
@@ -256,7 +261,7 @@ function tallyPrivateVmas(
 /** What a process's VMAs say: ranges, which to read, which are hugetlb. */
 interface ProcessMaps {
   ranges: MapRanges;
-  /** The VMAs as objects, when mappings were asked for (or smaps was read). */
+  /** The VMAs as objects, when mappings were asked for. */
   vmas: Vma[] | null;
   /** Per VMA: read its pagemap. */
   selected: Uint8Array;
@@ -282,7 +287,7 @@ function readProcessMaps(
       selected[index] = holdsSharedPages(smaps[index]) ? 1 : 0;
       hugetlb[index] = smaps[index].smaps.kernelPageSize > pageSize ? 1 : 0;
     }
-    return { ranges, vmas: smaps, selected, hugetlb, smaps };
+    return { ranges, vmas: withMappings ? smaps : null, selected, hugetlb, smaps };
   }
   const bytes = readMapsBytes(context.procRoot, pid);
   const ranges = parseMapRanges(bytes, pageSize);
@@ -321,7 +326,7 @@ function countLateSlots(slots: FrameTable, refs: FrameRefs): void {
   const { pfns, length } = refs.swap;
   for (let i = 0; i < length; i++) {
     if (pfns[i] >= slots.counts.length) ensureFrame(slots, pfns[i]);
-    if (slots.counts[pfns[i]] < COUNT_BASE) slots.counts[pfns[i]] = COUNT_BASE + 1;
+    if (slots.counts[pfns[i]] === COUNT_UNKNOWN) setFrameCount(slots, pfns[i], 1);
   }
 }
 
@@ -490,7 +495,7 @@ export async function scanProcess(
     const tally = createScanTally(slots);
     sink.open(slots);
     await walkPagemap(context, pid, maps, withMappings, tally, sink);
-    if (maps.smaps) tallyPrivateVmas(maps.smaps, tally, pageSize, withMappings);
+    if (maps.smaps) tallyPrivateVmas(maps.smaps, maps.selected, tally, pageSize, withMappings);
     if (tally.presentBeyond32Bits > 0) {
       return {
         kind: "report",

@@ -11,12 +11,7 @@ import { ProcError } from "../procfs/files.ts";
 import { listPids } from "../procfs/pids.ts";
 import { readArgv, readCmdline, readStat, readStatus } from "../procfs/process_info.ts";
 import type { ProcessIdentity } from "./aggregate.ts";
-import {
-  EnvironmentError,
-  type MeasureContext,
-  rethrowSandbox,
-  sandboxMessage,
-} from "./context.ts";
+import { EnvironmentError, type MeasureContext, rethrowSandbox } from "./context.ts";
 
 /** Narrows the process list; absent fields do not filter. */
 export interface ProcessFilter {
@@ -48,9 +43,7 @@ export function allPids(context: MeasureContext): number[] {
     return listPids(context.procRoot);
   } catch (error) {
     if (error instanceof ProcError) {
-      if (error.kind === "sandbox") {
-        throw new EnvironmentError(sandboxMessage(error.path, context.procRoot));
-      }
+      rethrowSandbox(error, context.procRoot);
       throw new EnvironmentError(error.message);
     }
     throw error;

@@ -19,14 +19,13 @@ import { createFrameTable, type FrameTable } from "../accounting/frame_table.ts"
 import { countSwapSlots } from "../accounting/pagemap_scan.ts";
 import { ProcError } from "../procfs/files.ts";
 import { parseMapRanges, readMapsBytes } from "../procfs/maps.ts";
+import { readMeminfo } from "../procfs/meminfo.ts";
 import { openPagemap, readPagemap } from "../procfs/pagemap.ts";
 import { readStatus } from "../procfs/process_info.ts";
 import { type MeasureContext, rethrowSandbox } from "./context.ts";
 import { planReads } from "./read_plan.ts";
+import { CHUNK_PAGES, MAX_GAP_PAGES } from "./scan_process.ts";
 import { allPids } from "./select.ts";
-
-/** Pages per pagemap read of the census. */
-const CENSUS_CHUNK_PAGES = 65536;
 
 /** Every swap slot's references, as far as they could be read. */
 export interface SwapCensus {
@@ -46,6 +45,16 @@ function swappedBytes(context: MeasureContext, pid: number): number {
   }
 }
 
+/** Whether any swap slot is in use on the machine; true when meminfo cannot tell. */
+function swapInUse(context: MeasureContext): boolean {
+  try {
+    return readMeminfo(context.procRoot).swapUsed > 0;
+  } catch (error) {
+    rethrowSandbox(error, context.procRoot);
+    return true;
+  }
+}
+
 /** Counts the swap slots of one process into `table`; false when it cannot be read. */
 function countProcess(
   context: MeasureContext,
@@ -58,8 +67,8 @@ function countProcess(
     const plan = planReads(
       ranges,
       new Uint8Array(ranges.count).fill(1),
-      CENSUS_CHUNK_PAGES,
-      1024,
+      CHUNK_PAGES,
+      MAX_GAP_PAGES,
     );
     const pagemap = openPagemap(context.procRoot, pid);
     try {
@@ -85,7 +94,8 @@ function countProcess(
 /**
  * Takes the census when one of `pids` has swap entries (else there is nothing
  * to account, and null is returned): every process of the machine with swap
- * entries is read for the slots it references.
+ * entries is read for the slots it references. A machine with no swap in use
+ * answers from `meminfo` alone, without a status read per process.
  *
  * @throws {EnvironmentError} when the sandbox refuses procfs.
  * @example
@@ -101,12 +111,14 @@ function countProcess(
  * ```
  */
 export function swapCensus(context: MeasureContext, pids: readonly number[]): SwapCensus | null {
-  if (!pids.some((pid) => swappedBytes(context, pid) > 0)) return null;
+  if (!swapInUse(context)) return null;
+  const swapped = allPids(context).filter((pid) => swappedBytes(context, pid) > 0);
+  const withSwap = new Set(swapped);
+  if (!pids.some((pid) => withSwap.has(pid))) return null;
   const table = createFrameTable(1 << 16);
   const unreadable: number[] = [];
-  const buffer = new Uint8Array(CENSUS_CHUNK_PAGES * 8);
-  for (const pid of allPids(context)) {
-    if (swappedBytes(context, pid) === 0) continue;
+  const buffer = new Uint8Array(CHUNK_PAGES * 8);
+  for (const pid of swapped) {
     if (!countProcess(context, pid, table, buffer)) unreadable.push(pid);
   }
   return { table, unreadable };

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { readProcText } from "./files.ts";
+import { ProcError, readProcText } from "./files.ts";
 
 /** A cgroup hierarchy: the unified v2 one, or v1's memory controller. */
 export type Hierarchy = "v1" | "v2";
@@ -201,7 +201,9 @@ export function readCharge(directory: string, hierarchy: Hierarchy): CgroupCharg
   const read = (name: string): string | null => {
     try {
       return readProcText(`${directory}/${name}`);
-    } catch {
+    } catch (error) {
+      // A sandbox refusal says nothing about the cgroup: the caller notes it.
+      if (error instanceof ProcError && error.kind === "sandbox") throw error;
       return null;
     }
   };

@@ -6,6 +6,7 @@
  */
 
 import { readProcBytes, readProcText } from "./files.ts";
+import { kilobytes } from "./process_info.ts";
 
 /** One virtual memory area (a line of `/proc/PID/maps`). */
 export interface Vma {
@@ -216,12 +217,7 @@ export function parseSmaps(text: string, pageSize: number): SmapsVma[] {
     const key = SMAPS_KEYS[match[2]];
     if (current && key !== undefined) {
       // A field uss uses must be `N kB`: anything else fails the process, never reads as 0.
-      const size = /^([0-9]+) kB$/.exec(match[3]);
-      const bytes = size ? Number(size[1]) * 1024 : NaN;
-      if (!Number.isSafeInteger(bytes)) {
-        throw new SyntaxError(`${match[2]} is not a size in kB below 2^53 bytes: ${match[3]}`);
-      }
-      current.smaps[key] = bytes;
+      current.smaps[key] = kilobytes(match[3], `smaps ${match[2]}`);
     }
   }
   return vmas;

@@ -13,6 +13,8 @@ export interface MemInfo {
   total: number;
   /** MemAvailable: what can be had without swapping. */
   available: number;
+  /** SwapTotal − SwapFree: swap slots in use, by processes, shmem or the swap cache. */
+  swapUsed: number;
 }
 
 /**
@@ -22,7 +24,7 @@ export interface MemInfo {
  * ```ts
  * import { parseMeminfo } from "./meminfo.ts";
  * const info = parseMeminfo("MemTotal:  1024 kB\nMemAvailable:  512 kB\n");
- * info; // { total: 1048576, available: 524288 }
+ * info; // { total: 1048576, available: 524288, swapUsed: 0 }
  * ```
  */
 export function parseMeminfo(text: string): MemInfo {
@@ -35,6 +37,7 @@ export function parseMeminfo(text: string): MemInfo {
   return {
     total: get("MemTotal"),
     available: get("MemAvailable"),
+    swapUsed: get("SwapTotal") - get("SwapFree"),
   };
 }
 

@@ -1,7 +1,8 @@
 // Covers src/accounting/frame_table.ts: recording counts (setFrameCount,
 // frameCount, ensureFrame, forgetCounts) and the per-process rule of
 // accountRefs. Frame refs and kpagecounts are chosen per case.
-// Expected figures follow docs/page-accounting.md: a frame is unique when its
+// Expected figures follow the team's page-accounting notes
+// (../shared/docs/page-accounting.md, outside the repository): a frame is unique when its
 // count (kpagecount less the tool's own entries) equals the process's own
 // entries for it, and it counts in the slot of the entry that completes that
 // count; RSS is one page per entry of a resident frame, as the kernel's Rss,

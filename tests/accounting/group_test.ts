@@ -4,8 +4,9 @@
 // account, then added with addGroupMember. A frame is unique to a group when its
 // count (kpagecount less the tool's own entries) equals the group's entries for
 // it; group USS is those frames plus the pages the members' scans settled as
-// mapped once (bit 56). RAM is the group's distinct resident frames; RSS, PSS
-// and swap are the members' sums (changed: RSS was distinct frames). Also:
+// mapped once (bit 56). RAM is the group's distinct resident frames; RSS and
+// PSS are the members' sums (swap slots, each counted once, are covered on a
+// real swap file by tests/e2e/swap_test.ts). Also:
 // counters that pass 254 entries, a second group (and epoch wrap) on the same
 // table, a table grown mid-group, members without a scan. Frame refs and
 // kpagecounts are chosen per case; expected figures follow from the rule.

@@ -25,12 +25,14 @@ import {
 } from "../../src/accounting/frame_table.ts";
 import {
   clearFrameRefs,
+  countSwapSlots,
   createFrameRefs,
   createScanTally,
   type FrameRefs,
   scanPagemapEntries,
   type ScanTally,
   type ScanTarget,
+  swapSlot,
 } from "../../src/accounting/pagemap_scan.ts";
 
 const PMD = 512;
@@ -475,4 +477,19 @@ Deno.test("clearFrameRefs empties a batch for reuse", () => {
   assert.deepEqual(refRows(refs), [[8, 0, 0], [7, 0, 0]]);
   assert.deepEqual(unread(refs), [8]);
   assert.equal(refs.waiting, false);
+});
+
+Deno.test("countSwapSlots: references per slot, exact past 16 bits; swapSlot numbers type and offset", () => {
+  const table = createFrameTable(64);
+  // Swap entries: type 0, offset 3 (bit 62 set; offset in bits 5-54).
+  const entries = 70_000;
+  const words = new Int32Array(entries * 2);
+  for (let i = 0; i < entries; i++) {
+    words[2 * i] = 3 << 5;
+    words[2 * i + 1] = 0x4000_0000;
+  }
+  assert.equal(countSwapSlots(words, 0, entries, table), 0, "every slot told apart");
+  assert.equal(frameCount(table, 3), entries, "a count beyond 65531 is kept exactly");
+  assert.equal(swapSlot((5 << 5) | 1, 0x4000_0000), 0x800_0000 + 5, "type 1, offset 5");
+  assert.equal(swapSlot(0, 0x4000_0000), -1, "offset 0 (hidden without CAP_SYS_ADMIN)");
 });

@@ -3,7 +3,8 @@
 // scan settled at once (pages with bit 56: unique, resident, full PSS; swap) to
 // what frame references added (accountRefs, covered in frame_table_test.ts),
 // per slot, rounding PSS once per slot so rows add up to the total. The rule
-// behind the expected figures is in docs/page-accounting.md: a frame is unique
+// behind the expected figures is in the team's page-accounting notes
+// (../shared/docs/page-accounting.md, outside the repository): a frame is unique
 // when its count equals the process's own entries for it; RSS is one page per
 // entry, as the kernel's, RAM one page per resident frame; kpagecount 0 is not
 // memory; hugetlb only in the hugetlb fields. usageFromSmaps has no frames to

@@ -22,10 +22,12 @@ Deno.test("readUsers: the real /etc/passwd names root", () => {
 Deno.test("parseMeminfo: kB to bytes; used memory as free(1) counts it", () => {
   const info = parseMeminfo(
     "MemTotal:       1000 kB\nMemFree:         100 kB\nMemAvailable:    600 kB\n" +
-      "Buffers:          50 kB\nCached:          300 kB\nSReclaimable:     20 kB\n",
+      "Buffers:          50 kB\nCached:          300 kB\nSReclaimable:     20 kB\n" +
+      "SwapTotal:       500 kB\nSwapFree:        380 kB\n",
   );
   assert.equal(info.total, 1000 * 1024);
   assert.equal(info.available, 600 * 1024);
+  assert.equal(info.swapUsed, (500 - 380) * 1024, "swap in use: total - free");
   // procps 4's free(1): used = total - available (buffers and cache are not "used").
   assert.equal(usedMemory(info), (1000 - 600) * 1024);
 });
