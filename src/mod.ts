@@ -70,7 +70,13 @@ export type { KpagecountFile } from "./procfs/kpagecount.ts";
 export type { PagemapFile } from "./procfs/pagemap.ts";
 export type { Vma } from "./procfs/maps.ts";
 export type { CgroupCharge, Hierarchy } from "./procfs/cgroup.ts";
-export { type Measure, MEASURES, usageJson } from "./report/measures.ts";
+export {
+  figureOf,
+  type FigureRow,
+  figuresJson,
+  type Measure,
+  MEASURES,
+} from "./report/measures.ts";
 export type {
   Accounting,
   FilesResult,

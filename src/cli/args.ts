@@ -434,11 +434,26 @@ export function parseCli(argv: string[]): CliOptions {
     throw new UsageError("--cgroup selects among all processes; PIDs, --tree or --group say which");
   }
   const serve = serveOptions(serving, text, byList);
-  if (serving && (tree !== null || group !== null || watch !== null || format !== "table")) {
-    throw new UsageError("uss serve takes --by, not --tree, --group, --watch or --format");
-  }
-  if (reporting && (tree !== null || group !== null || watch !== null || format !== "table")) {
-    throw new UsageError("uss report takes --by, not --tree, --group, --watch or --format");
+  if (serving || reporting) {
+    // Both measure every process (after the filters) by --by groups and render
+    // on their own: the views' ordering and output options mean nothing there.
+    const viewOnly = [
+      ["--tree", tree !== null],
+      ["--group", group !== null],
+      ["--watch", watch !== null],
+      ["--format", format !== "table"],
+      ["--columns", columns !== null],
+      ["--sort", text("sort") !== undefined],
+      ["--reverse", flag("reverse")],
+      ["--limit", limit !== null],
+      ["--bytes", flag("bytes")],
+    ] as const;
+    const given = viewOnly.filter(([, present]) => present).map(([name]) => name);
+    if (given.length > 0) {
+      throw new UsageError(
+        `uss ${serving ? "serve" : "report"} takes --by and filters, not ${given.join(", ")}`,
+      );
+    }
   }
   if (reporting && by === "file") throw new UsageError("uss report groups by user, name or cgroup");
 

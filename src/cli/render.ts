@@ -10,7 +10,7 @@ import { mappingLabel } from "../measure/aggregate.ts";
 import type { Change } from "../report/columns.ts";
 import { renderCsv } from "../report/csv.ts";
 import { type JsonObject, resultJson } from "../report/json.ts";
-import { MEASURES, usageJson } from "../report/measures.ts";
+import { figureOf, type FigureRow, type Measure, MEASURES } from "../report/measures.ts";
 import { renderMetrics, resultMetrics } from "../report/prometheus.ts";
 import type { ViewResult } from "../report/result.ts";
 import { renderResultTable } from "../report/table.ts";
@@ -21,7 +21,8 @@ export interface KeyedRow {
   /** Identifies the row from one sample to the next. */
   key: string;
   row: unknown;
-  usage: Usage | null;
+  /** Its figures, and which of them are known. */
+  figures: FigureRow;
 }
 
 /**
@@ -41,18 +42,18 @@ export function keyedRows(result: ViewResult): KeyedRow[] {
       return result.processes.map((row) => ({
         key: `${row.pid}/${row.startTime}`,
         row,
-        usage: row.usage,
+        figures: row,
       }));
     case "groups":
-      return result.groups.map((row) => ({ key: row.group, row, usage: row.usage }));
+      return result.groups.map((row) => ({ key: row.group, row, figures: row }));
     case "mappings":
       return result.mappings.map((row) => ({
         key: `${row.vma.start} ${mappingLabel(row)}`,
         row,
-        usage: row.usage,
+        figures: row,
       }));
     case "files":
-      return result.files.map((row) => ({ key: row.file, row, usage: row.usage }));
+      return result.files.map((row) => ({ key: row.file, row, figures: row }));
   }
 }
 
@@ -64,11 +65,21 @@ export interface History {
   last: Map<string, Usage>;
 }
 
-function difference(now: Usage, then: Usage | undefined): Usage | null {
-  if (!then) return null;
-  const change = { ...now };
-  for (const measure of MEASURES) change[measure.key] = now[measure.key] - then[measure.key];
-  return change;
+/** How a row's known figure changed since `then`; null when the row is new or the figure unknown. */
+function change(now: FigureRow, then: Usage | undefined, measure: Measure): number | null {
+  const value = figureOf(now, measure);
+  return then === undefined || value === null ? null : value - then[measure.key];
+}
+
+/** The changes of every figure as JSON keys (integer bytes), null when the row is new. */
+function changesJson(now: FigureRow, then: Usage | undefined): JsonObject | null {
+  if (then === undefined) return null;
+  const json: JsonObject = {};
+  for (const measure of MEASURES) {
+    const value = change(now, then, measure);
+    json[measure.json] = value === null ? null : Math.round(value);
+  }
+  return json;
 }
 
 /**
@@ -88,25 +99,16 @@ export function sampleJson(
     ? json
     : (json as JsonObject).processes as JsonObject[] ??
       (json as JsonObject).mappings as JsonObject[] ?? [];
-  keyed.forEach(({ key, usage }, index) => {
+  keyed.forEach(({ key, figures }, index) => {
     const row = rowsJson[index];
     if (!row) return;
-    const last = history && usage ? difference(usage, history.last.get(key)) : null;
-    const first = history && usage ? difference(usage, history.first.get(key)) : null;
-    // A figure the row leaves unknown (a group's own USS without the exact
-    // method) has no change to show either.
-    const known = (delta: JsonObject | null) => {
-      if (delta) { for (const key of Object.keys(delta)) if (row[key] === null) delta[key] = null; }
-      return delta;
-    };
+    const measured = history !== null && figures.usage !== null;
     row.delta = {
-      since_last: known(last && usageJson(last)),
-      since_first: known(first && usageJson(first)),
+      since_last: measured ? changesJson(figures, history.last.get(key)) : null,
+      since_first: measured ? changesJson(figures, history.first.get(key)) : null,
     };
   });
-  const body = Array.isArray(json)
-    ? { [result.kind === "processes" ? "processes" : result.kind]: json }
-    : json as JsonObject;
+  const body = Array.isArray(json) ? { [result.kind]: json } : json as JsonObject;
   return { timestamp: new Date().toISOString(), sample, ...body };
 }
 
@@ -116,16 +118,14 @@ export function sampleJson(
 export function changes(
   result: ViewResult,
   history: History,
-  watched: keyof Usage,
+  watched: Measure,
 ): (row: unknown) => Change | null {
   const byRow = new Map<unknown, Change>();
-  for (const { key, row, usage } of keyedRows(result)) {
-    if (!usage) continue;
-    const last = history.last.get(key);
-    const first = history.first.get(key);
+  for (const { key, row, figures } of keyedRows(result)) {
+    if (figures.usage === null) continue;
     byRow.set(row, {
-      sinceLast: last ? usage[watched] - last[watched] : null,
-      sinceFirst: first ? usage[watched] - first[watched] : null,
+      sinceLast: change(figures, history.last.get(key), watched),
+      sinceFirst: change(figures, history.first.get(key), watched),
     });
   }
   return (row) => byRow.get(row) ?? null;

@@ -89,7 +89,8 @@ export async function reportResult(session: Session): Promise<ReportResult> {
     kind: "report",
     by,
     groups: orderGroups(groups, all),
-    processes: rowsOf(session, orderProcesses(measured, all)),
+    // The page shows each process's command line in its tooltip.
+    processes: rowsOf(session, orderProcesses(measured, all), true),
     mappings,
     accounting: accountingOf(session, measurement.reports),
     host: readLine(`${context.procRoot}/sys/kernel/hostname`),
@@ -102,12 +103,12 @@ export async function reportResult(session: Session): Promise<ReportResult> {
 /**
  * `uss report`: writes the HTML to `-o FILE`, or to stdout.
  *
- * @returns the exit code.
+ * @returns the exit code and the notes to print.
  * @throws {OutputError} when the file cannot be written.
  */
 export async function report(session: Session): Promise<{ exitCode: number; notes: string[] }> {
   const result = await reportResult(session);
-  const html = renderHtml(result);
+  const html = await renderHtml(result);
   const output = session.options.output;
   if (output === null || output === "-") printOut(html);
   else {

@@ -163,6 +163,7 @@ const INDEX = `<!DOCTYPE html>
  *
  * @returns the exit code (0 after a clean stop).
  * @throws {EnvironmentError} when it cannot listen (address in use, no --allow-net).
+ * @throws {UsageError} when the TLS or basic-auth files cannot be read.
  */
 export async function serve(session: Session): Promise<number> {
   const { options } = session;

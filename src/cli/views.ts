@@ -79,6 +79,8 @@ export interface Session {
   options: CliOptions;
   /** The owner's user name of a UID (the UID as text without a name), null when unknown. */
   userName(uid: number | null): string | null;
+  /** The UID `--user` names, resolved once when the session opens; null without `--user`. */
+  uid: number | null;
   /** Notes gathered outside any one result (printed once). */
   notes: string[];
 }
@@ -89,6 +91,9 @@ export type View = (session: Session) => Promise<ViewResult>;
 /**
  * Opens a session: user names come from /etc/passwd, read once when first
  * needed; if it cannot be read, UIDs are shown as numbers and a note says why.
+ *
+ * @throws {UsageError} when `--user` names no user (before any measurement, so
+ * an exporter does not start with a filter it cannot apply).
  */
 export function openSession(context: MeasureContext, options: CliOptions): Session {
   let users: Map<number, string> | null = null;
@@ -97,6 +102,7 @@ export function openSession(context: MeasureContext, options: CliOptions): Sessi
     context,
     options,
     notes,
+    uid: options.user === null ? null : resolveUser(options.user),
     userName(uid) {
       if (uid === null) return null;
       if (users === null) {
@@ -144,12 +150,18 @@ function measureWith(
   });
 }
 
-/** Reports as rows: user names, and command lines when a column shows them. */
-export function rowsOf(session: Session, reports: readonly ProcessReport[]): ProcessRow[] {
-  const wantsCommand = session.options.columns?.some((id) => id.toLowerCase() === "command");
+/**
+ * Reports as rows: user names, and command lines when `withCommands` (by
+ * default, when a column shows them).
+ */
+export function rowsOf(
+  session: Session,
+  reports: readonly ProcessReport[],
+  withCommands = session.options.columns?.some((id) => id.toLowerCase() === "command") ?? false,
+): ProcessRow[] {
   return reports.map((report) => {
     const row: ProcessRow = { ...report, user: session.userName(report.uid) };
-    if (wantsCommand) {
+    if (withCommands) {
       try {
         row.command = readCmdline(session.context.procRoot, report.pid);
       } catch {
@@ -213,7 +225,7 @@ export function selection(session: Session): { pids: number[]; excluded: number[
   const excluded = selfAndLaunchers(context);
   const filter = options.pidFilter ? resolveThreads(context, options.pidFilter).pids : undefined;
   const pids = selectPids(context, {
-    uid: options.user === null ? undefined : resolveUser(options.user),
+    uid: session.uid ?? undefined,
     name: options.name ?? undefined,
     pids: filter,
     exclude: new Set(excluded),

@@ -26,7 +26,7 @@ const SHOW_CURSOR = "\x1b[?25h";
 
 function remember(result: ViewResult, into: Map<string, Usage>): void {
   into.clear();
-  for (const { key, usage } of keyedRows(result)) if (usage) into.set(key, usage);
+  for (const { key, figures } of keyedRows(result)) if (figures.usage) into.set(key, figures.usage);
 }
 
 /**
@@ -39,8 +39,8 @@ export async function watch(session: Session, view: View): Promise<number> {
   const { options } = session;
   const seconds = options.watch!;
   const terminal = options.format === "table" && Deno.stdout.isTerminal();
-  const watched: keyof Usage = measureNamed(options.sort ?? "uss")?.key ?? "uss";
-  const watchedId = measureNamed(options.sort ?? "uss")?.json ?? "uss";
+  const watched = measureNamed(options.sort ?? "uss") ?? measureNamed("uss")!;
+  const watchedId = watched.json;
   let stopping = false;
   let wake: (() => void) | null = null;
   const stop = () => {

@@ -10,7 +10,7 @@
 import type { FileReport, GroupReport } from "../measure/aggregate.ts";
 import { mappingLabel } from "../measure/aggregate.ts";
 import type { MappingReport } from "../measure/types.ts";
-import { type Measure, measureNamed, MEASURES } from "./measures.ts";
+import { figureOf, type FigureRow, measureNamed, MEASURES } from "./measures.ts";
 import type { ProcessRow } from "./result.ts";
 
 /** A cell before formatting: a number (bytes, count or percent), text, or null (unknown). */
@@ -63,9 +63,7 @@ function share(bytes: number | null, context: ColumnContext): number | null {
 }
 
 /** A column per measure, then one per measure as a share of memory, for rows with a usage. */
-function measureColumns<Row>(
-  usage: (row: Row, measure: Measure) => number | null,
-): Column<Row>[] {
+function measureColumns<Row extends FigureRow>(): Column<Row>[] {
   return [
     ...MEASURES.map((measure): Column<Row> => ({
       id: measure.json,
@@ -73,7 +71,7 @@ function measureColumns<Row>(
       align: "right",
       kind: "bytes",
       help: measure.help,
-      value: (row) => usage(row, measure),
+      value: (row) => figureOf(row, measure),
     })),
     ...MEASURES.map((measure): Column<Row> => ({
       id: `${measure.json}%`,
@@ -81,7 +79,7 @@ function measureColumns<Row>(
       align: "right",
       kind: "percent",
       help: `${measure.header} as a share of the machine's memory (MemTotal)`,
-      value: (row, context) => share(usage(row, measure), context),
+      value: (row, context) => share(figureOf(row, measure), context),
     })),
   ];
 }
@@ -108,9 +106,7 @@ const PROCESS_COLUMNS: Column<ProcessRow>[] = [
   text("error", "ERROR", "why it was not measured", (row) => row.error),
   text("method", "METHOD", "kpagecount (exact) or smaps", (row) => row.method),
   text("vss", "VSS", "virtual size (VmSize)", (row) => row.vss ?? null, "right", "bytes"),
-  ...measureColumns<ProcessRow>((row, measure) =>
-    row.usage && !row.unknown?.includes(measure.key) ? row.usage[measure.key] : null
-  ),
+  ...measureColumns<ProcessRow>(),
 ];
 
 const GROUP_COLUMNS: Column<GroupReport>[] = [
@@ -132,11 +128,7 @@ const GROUP_COLUMNS: Column<GroupReport>[] = [
     "bytes",
   ),
   text("method", "METHOD", "kpagecount (exact) or smaps", (row) => row.method),
-  ...measureColumns<GroupReport>((row, measure) =>
-    (measure.exactInGroups && !row.exact) || row.unknown?.includes(measure.key)
-      ? null
-      : row.usage[measure.key]
-  ),
+  ...measureColumns<GroupReport>(),
   text("path", "PATH", "the cgroup's full path", (row) => row.cgroup?.path ?? null),
   text(
     "charge",
@@ -170,14 +162,14 @@ const MAPPING_COLUMNS: Column<MappingReport>[] = [
   text("offset", "OFFSET", "offset into the file (hex)", (row) => row.vma.offset),
   text("device", "DEVICE", "device of the file (major:minor)", (row) => row.vma.device),
   text("inode", "INODE", "inode of the file", (row) => row.vma.inode, "right", "count"),
-  ...measureColumns<MappingReport>((row, measure) => row.usage[measure.key]),
+  ...measureColumns<MappingReport>(),
   text("mapping", "MAPPING", "the file, pseudo-path or [anon]", mappingLabel),
 ];
 
 const FILE_COLUMNS: Column<FileReport>[] = [
   text("procs", "PROCS", "processes mapping it", (row) => row.pids.length, "right", "count"),
   text("maps", "MAPS", "mappings merged", (row) => row.mappings, "right", "count"),
-  ...measureColumns<FileReport>((row, measure) => row.usage[measure.key]),
+  ...measureColumns<FileReport>(),
   text("path", "PATH", "the file, pseudo-path or [anon]", (row) => row.file),
 ];
 

@@ -1,8 +1,8 @@
 /**
  * Results as CSV (RFC 4180): a header row of column ids, one record per row,
  * integer bytes, empty fields for what is not known, CRLF line breaks. The
- * columns are the table's (or `--columns`), plus the process state and error so
- * that a row without figures says why.
+ * columns are every figure of the row kind (or `--columns`); processes add
+ * their parent, state and error, so that a row without figures says why.
  *
  * @module
  */
@@ -56,7 +56,7 @@ function records<Kind extends RowKind>(
  * import { renderCsv } from "./csv.ts";
  * renderCsv({ kind: "groups", by: "name", groups: [], members: null, accounting: null,
  *   method: "smaps", notes: [], exitCode: 0, memory: null }, null).split("\r\n")[0];
- * // "group,procs,uss,uss_sum,uss_anon,uss_file,pss,rss,ram,swap,hugetlb,hugetlb_uss,method"
+ * // "group,procs,uss,uss_sum,uss_anon,uss_file,pss,rss,ram,swap,swap_pss,swap_uss,hugetlb,hugetlb_uss,method"
  * ```
  */
 export function renderCsv(result: ViewResult, columns: readonly string[] | null): string {

@@ -24,20 +24,11 @@
  */
 
 import type { Usage } from "../accounting/usage.ts";
+import { MEASURES } from "./measures.ts";
 import type { Accounting, MachineMemory, MappingSummary, ReportResult } from "./result.ts";
 
-/** The figures of every usage tuple in {@link ReportData}, in this order. */
-export const USAGE_FIELDS = [
-  "uss",
-  "ussAnon",
-  "ussFile",
-  "pss",
-  "rss",
-  "ram",
-  "swap",
-  "hugetlb",
-  "hugetlbUss",
-] as const satisfies readonly (keyof Usage)[];
+/** The figures of every usage tuple in {@link ReportData}, in this order: the measures'. */
+export const USAGE_FIELDS: readonly (keyof Usage)[] = MEASURES.map((measure) => measure.key);
 
 /** Mapping kinds as numbers in {@link ReportData.mappings}. */
 export const MAPPING_KINDS: readonly MappingSummary["kind"][] = ["anon", "file", "shmem"];
@@ -242,73 +233,6 @@ export function embedJson(value: unknown): string {
     .replaceAll("<", "\\u003c")
     .replaceAll("\u2028", "\\u2028")
     .replaceAll("\u2029", "\\u2029");
-}
-
-/** The first 32 bits of the fractional part of `root`th roots of the first `count` primes. */
-function primeRoots(count: number, root: number): Uint32Array {
-  const out = new Uint32Array(count);
-  for (let candidate = 2, found = 0; found < count; candidate++) {
-    let prime = true;
-    for (let d = 2; d * d <= candidate; d++) if (candidate % d === 0) prime = false;
-    if (prime) out[found++] = (candidate ** (1 / root) % 1) * 2 ** 32;
-  }
-  return out;
-}
-
-/**
- * SHA-256 of `text` (UTF-8), in base64, computed synchronously: the page's
- * script is allowed by its hash in the Content-Security-Policy, so nothing else
- * can run even if markup got in. (`crypto.subtle` is asynchronous, and `src/`
- * imports no `node:` module.) Checked against `crypto.subtle` by the tests.
- */
-function sha256Base64(text: string): string {
-  const K = primeRoots(64, 3);
-  const hash = primeRoots(8, 2);
-  const bytes = new TextEncoder().encode(text);
-  const size = Math.ceil((bytes.length + 9) / 64) * 64;
-  const data = new Uint8Array(size);
-  data.set(bytes);
-  data[bytes.length] = 0x80;
-  const view = new DataView(data.buffer);
-  view.setUint32(size - 8, Math.floor(bytes.length / 2 ** 29));
-  view.setUint32(size - 4, (bytes.length * 8) >>> 0);
-  const ror = (x: number, n: number) => (x >>> n) | (x << (32 - n));
-  const w = new Uint32Array(64);
-  for (let offset = 0; offset < size; offset += 64) {
-    for (let i = 0; i < 16; i++) w[i] = view.getUint32(offset + 4 * i);
-    for (let i = 16; i < 64; i++) {
-      const s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >>> 3);
-      const s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >>> 10);
-      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-    }
-    let [a, b, c, d, e, f, g, h] = hash;
-    for (let i = 0; i < 64; i++) {
-      const t1 =
-        (h + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i]) >>>
-        0;
-      const t2 = ((ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) >>> 0;
-      h = g;
-      g = f;
-      f = e;
-      e = (d + t1) >>> 0;
-      d = c;
-      c = b;
-      b = a;
-      a = (t1 + t2) >>> 0;
-    }
-    hash[0] += a;
-    hash[1] += b;
-    hash[2] += c;
-    hash[3] += d;
-    hash[4] += e;
-    hash[5] += f;
-    hash[6] += g;
-    hash[7] += h;
-  }
-  const digest = new Uint8Array(32);
-  const out = new DataView(digest.buffer);
-  hash.forEach((word, i) => out.setUint32(4 * i, word));
-  return btoa(String.fromCharCode(...digest));
 }
 
 const STYLE = String.raw`
@@ -523,11 +447,6 @@ const SCRIPT = String.raw`
   }
   var grouping = new Intl.NumberFormat("en-US");
   function exact(bytes) { return grouping.format(Math.round(bytes)) + " bytes"; }
-  function percent(part, whole) {
-    if (!(whole > 0)) return "";
-    var share = 100 * part / whole;
-    return (share >= 10 ? share.toFixed(0) : share.toFixed(1)) + "%";
-  }
   // Control characters made visible, as the command line prints names.
   function shown(text) {
     if (text === null || text === undefined) return "?";
@@ -1246,16 +1165,24 @@ const SCRIPT = String.raw`
 })();
 `;
 
-let scriptHash: string | undefined;
+/** The page script's SHA-256 in base64, computed once. */
+let scriptHash: Promise<string> | undefined;
+
+async function sha256Base64(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return btoa(String.fromCharCode(...new Uint8Array(digest)));
+}
 
 /**
  * Renders the report as one self-contained HTML document: markup, style
- * sheet, script and data inline, no request of any kind.
+ * sheet, script and data inline, no request of any kind. The script is
+ * allowed by its hash in the Content-Security-Policy, so nothing else can run
+ * even if markup got in.
  *
  * @example
  * ```ts
  * import { renderHtml } from "./html.ts";
- * const html = renderHtml({
+ * const html = await renderHtml({
  *   kind: "report", by: "name", method: "kpagecount", notes: [], exitCode: 0, memory: null,
  *   groups: [], processes: [], mappings: new Map(),
  *   accounting: { scanned: 0, unreadable: 0, exited: 0, zombies: 0, kernelThreads: 0,
@@ -1267,10 +1194,10 @@ let scriptHash: string | undefined;
  * /\b(src|href)=/.test(html); // false: nothing is loaded
  * ```
  */
-export function renderHtml(result: ReportResult): string {
+export async function renderHtml(result: ReportResult): Promise<string> {
   // No request of any kind (the file is the whole report), and no script but this one.
   scriptHash ??= sha256Base64(SCRIPT);
-  const csp = `default-src 'none'; script-src 'sha256-${scriptHash}'; ` +
+  const csp = `default-src 'none'; script-src 'sha256-${await scriptHash}'; ` +
     "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
   return "<!DOCTYPE html>\n" +
     '<html lang="en"><head><meta charset="utf-8">\n' +

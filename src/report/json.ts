@@ -7,7 +7,7 @@
 
 import type { FileReport, GroupReport } from "../measure/aggregate.ts";
 import type { MappingReport } from "../measure/types.ts";
-import { usageJson } from "./measures.ts";
+import { figuresJson } from "./measures.ts";
 import type { Accounting, ProcessRow, ViewResult } from "./result.ts";
 
 /** A JSON object. */
@@ -33,7 +33,7 @@ export function processJson(row: ProcessRow): JsonObject {
     ...(row.user !== null ? { user: row.user } : {}),
     ppid: row.ppid ?? null,
     ...(row.command !== undefined ? { command: row.command } : {}),
-    ...usageJson(row.usage, (measure) => row.unknown?.includes(measure.key) ?? false),
+    ...figuresJson(row),
     method: row.method,
     state: row.state,
     error: row.error,
@@ -59,11 +59,7 @@ export function processJson(row: ProcessRow): JsonObject {
  * ```
  */
 export function groupJson(group: GroupReport): JsonObject {
-  const { uss, uss_anon, uss_file, ...rest } = usageJson(
-    group.usage,
-    (measure) =>
-      (measure.exactInGroups && !group.exact) || (group.unknown?.includes(measure.key) ?? false),
-  );
+  const { uss, uss_anon, uss_file, ...rest } = figuresJson(group);
   return {
     group: group.group,
     processes: group.members.length,
@@ -108,7 +104,7 @@ export function mappingJson({ vma, usage }: MappingReport): JsonObject {
     inode: vma.inode,
     path: vma.path,
     deleted: vma.deleted,
-    ...usageJson(usage),
+    ...figuresJson({ usage }),
   };
 }
 
@@ -124,12 +120,12 @@ export function mappingJson({ vma, usage }: MappingReport): JsonObject {
  * ```
  */
 export function fileJson(file: FileReport, withinProcess: boolean): JsonObject {
-  return withinProcess ? { file: file.file, mappings: file.mappings, ...usageJson(file.usage) } : {
+  return withinProcess ? { file: file.file, mappings: file.mappings, ...figuresJson(file) } : {
     file: file.file,
     processes: file.pids.length,
     pids: file.pids,
     mappings: file.mappings,
-    ...usageJson(file.usage),
+    ...figuresJson(file),
   };
 }
 
@@ -173,10 +169,7 @@ export function resultJson(result: ViewResult): unknown {
         processes,
         total: {
           processes: result.total?.processes ?? 0,
-          ...usageJson(
-            result.total?.usage ?? null,
-            (measure) => result.total?.unknown?.includes(measure.key) ?? false,
-          ),
+          ...figuresJson(result.total ?? { usage: null }),
           used_memory: result.memory?.used ?? null,
         },
         ...(result.accounting ? accountingJson(result.accounting) : {}),

@@ -139,6 +139,61 @@ export function measureNamed(name: string): Measure | undefined {
 }
 
 /**
+ * A row whose figures may be partly unknown: a process, a group, a total, a
+ * mapping or a file.
+ */
+export interface FigureRow {
+  /** Its figures, null when it was not measured. */
+  usage: Usage | null;
+  /** Figures that could not be told (e.g. swap USS with an incomplete census). */
+  unknown?: readonly (keyof Usage)[];
+  /** For a group: whether every member was accounted frame by frame. */
+  exact?: boolean;
+}
+
+/**
+ * A row's figure of `measure`, or null when it is not known: the row was not
+ * measured, it is a group's own figure and the group is not exact, or the row
+ * marks it unknown. Every renderer asks this, so a figure is known or not
+ * alike in tables, JSON, CSV, Prometheus and watch deltas.
+ *
+ * @example
+ * ```ts
+ * import { emptyUsage } from "../accounting/usage.ts";
+ * import { figureOf, measureNamed } from "./measures.ts";
+ * const usage = { ...emptyUsage(), uss: 8192, pss: 4096 };
+ * figureOf({ usage, exact: false }, measureNamed("uss")!); // null: a group's own, inexact
+ * figureOf({ usage, exact: false }, measureNamed("pss")!); // 4096: a sum
+ * ```
+ */
+export function figureOf(row: FigureRow, measure: Measure): number | null {
+  if (row.usage === null) return null;
+  if (measure.exactInGroups && row.exact === false) return null;
+  if (row.unknown?.includes(measure.key)) return null;
+  return row.usage[measure.key];
+}
+
+/**
+ * A row's figures as their JSON keys, in integer bytes, null where
+ * {@link figureOf} says unknown.
+ *
+ * @example
+ * ```ts
+ * import { emptyUsage } from "../accounting/usage.ts";
+ * import { figuresJson } from "./measures.ts";
+ * figuresJson({ usage: { ...emptyUsage(), uss: 4096.4 }, unknown: ["swapUss"] }).swap_uss; // null
+ * ```
+ */
+export function figuresJson(row: FigureRow): Record<string, number | null> {
+  const json: Record<string, number | null> = {};
+  for (const measure of MEASURES) {
+    const value = figureOf(row, measure);
+    json[measure.json] = value === null ? null : Math.round(value);
+  }
+  return json;
+}
+
+/**
  * A Usage as its JSON keys, in integer bytes; keys of `unknown` measures are null.
  *
  * @example

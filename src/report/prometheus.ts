@@ -9,7 +9,7 @@
  */
 
 import type { GroupReport } from "../measure/aggregate.ts";
-import { MEASURES } from "./measures.ts";
+import { figureOf, MEASURES } from "./measures.ts";
 import { labelValue } from "./escape.ts";
 import type { ViewResult } from "./result.ts";
 
@@ -57,10 +57,11 @@ export function resultMetrics(result: ViewResult): MetricFamily[] {
     for (const measure of exported) {
       const metric = family(`uss_process_${measure.json}_bytes`, `Process ${measure.help}.`);
       for (const row of result.processes) {
-        if (!row.usage || row.unknown?.includes(measure.key)) continue;
+        const value = figureOf(row, measure);
+        if (value === null) continue;
         metric.samples.push({
           labels: { pid: String(row.pid), name: row.name ?? "", user: row.user ?? "" },
-          value: Math.round(row.usage[measure.key]),
+          value: Math.round(value),
         });
       }
       families.push(metric);
@@ -75,12 +76,9 @@ export function resultMetrics(result: ViewResult): MetricFamily[] {
     for (const measure of exported) {
       const metric = family(`uss_group_${measure.json}_bytes`, `Group ${measure.help}.`);
       for (const group of result.groups) {
-        if (measure.exactInGroups && !group.exact) continue;
-        if (group.unknown?.includes(measure.key)) continue;
-        metric.samples.push({
-          labels: labels(group),
-          value: Math.round(group.usage[measure.key]),
-        });
+        const value = figureOf(group, measure);
+        if (value === null) continue;
+        metric.samples.push({ labels: labels(group), value: Math.round(value) });
       }
       families.push(metric);
       if (measure.key === "uss") {

@@ -47,7 +47,7 @@ const MAX_LABEL = 48;
  * ```ts
  * import { shortLabel } from "./table.ts";
  * shortLabel("[anon:short]"); // "[anon:short]"
- * shortLabel("group:" + "1234,".repeat(20)); // "group:1234,1234,1234,1234,1234,1234… (+58 chars)"
+ * shortLabel("group:" + "1234,".repeat(20)); // "group:1234,1234,1234,1234,1234,1234… (+71 chars)"
  * ```
  */
 export function shortLabel(label: string): string {

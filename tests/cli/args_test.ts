@@ -131,3 +131,28 @@ Deno.test("parseCli: after --, arguments are positionals", () => {
   assert.deepEqual(parseCli(["--", "12"]).pids, [12]);
   usageError(() => parseCli(["--", "--json"]), "-- --json");
 });
+
+Deno.test("parseCli: serve and report take --by and filters, not the views' output options", () => {
+  for (const command of ["serve", "report"]) {
+    for (
+      const extra of [
+        ["--limit", "3"],
+        ["--sort", "pss"],
+        ["--reverse"],
+        ["-c", "pid"],
+        ["--bytes"],
+        [
+          "--format",
+          "csv",
+        ],
+        ["--tree", "1"],
+        ["--watch", "1"],
+      ]
+    ) {
+      const message = usageError(() => parseCli([command, ...extra]), `${command} ${extra}`);
+      assert.match(message, new RegExp(`^uss ${command} takes --by and filters, not --`));
+    }
+    // Filters and --by stay.
+    parseCli([command, "--by", "user", "--user", "root", "--name", "x"]);
+  }
+});

@@ -256,7 +256,9 @@ function assertExactGroup(
   );
   const pss = sumOf(members, "pss");
   assert.ok(Math.abs(group.pss - pss) <= members.length, `${what}: PSS ${group.pss} vs ${pss}`);
-  assert.equal(group.swap, sumOf(members, "swap"), `${what}: swap`);
+  // Each slot once (tests/e2e/swap_test.ts has slots shared after a fork).
+  const swapSum = sumOf(members, "swap");
+  assert.ok(group.swap !== null && group.swap <= swapSum, `${what}: swap ${group.swap}`);
   return `${what}: uss ${group.uss} = uss_sum ${group.uss_sum} + ${model.sharedInside} pages`;
 }
 

@@ -324,7 +324,7 @@ async function assertMappings(page: Page, process: ProcessJson): Promise<string>
 
 Deno.test("renderHtml: one self-contained file, text from processes kept inside the JSON", async () => {
   const result = syntheticReport(12, 3, 4, true);
-  const html = renderHtml(result);
+  const html = await renderHtml(result);
   // Nothing to load (outside the data): no URL, no source, no import, and a policy
   // that forbids requests.
   const code = html.replace(/<script type="application\/json"[^]*?<\/script>/, "");
@@ -669,7 +669,7 @@ Deno.test({
     await using browser = await launchChromium(CHROMIUM!);
     try {
       const file = `${dir}/hostile.html`;
-      await Deno.writeTextFile(file, renderHtml(syntheticReport(12, 3, 4, true)));
+      await Deno.writeTextFile(file, await renderHtml(syntheticReport(12, 3, 4, true)));
       const page = await browser.newPage(WIDTH, HEIGHT);
       await page.navigate(new URL(`file://${file}`).href);
       await page.waitFor(`document.documentElement.hasAttribute("data-drawn")`);
@@ -704,7 +704,7 @@ Deno.test({
 Deno.test({
   name: "1,000 processes: under 3 MiB, drawn less than one second after navigation starts",
   async fn() {
-    const html = renderHtml(syntheticReport(1000, 100, 24));
+    const html = await renderHtml(syntheticReport(1000, 100, 24));
     const bytes = new TextEncoder().encode(html).length;
     console.log(`1,000 processes × 25 mapping rows: ${(bytes / 1048576).toFixed(2)} MiB`);
     assert.ok(bytes < 3 * 1048576, `${bytes} bytes`);
