@@ -192,24 +192,3 @@ export function figuresJson(row: FigureRow): Record<string, number | null> {
   }
   return json;
 }
-
-/**
- * A Usage as its JSON keys, in integer bytes; keys of `unknown` measures are null.
- *
- * @example
- * ```ts
- * import { emptyUsage } from "../accounting/usage.ts";
- * import { usageJson } from "./measures.ts";
- * usageJson({ ...emptyUsage(), uss: 4096.4 }).uss; // 4096
- * ```
- */
-export function usageJson(
-  usage: Usage | null,
-  unknown: (measure: Measure) => boolean = () => false,
-): Record<string, number | null> {
-  const json: Record<string, number | null> = {};
-  for (const measure of MEASURES) {
-    json[measure.json] = usage === null || unknown(measure) ? null : Math.round(usage[measure.key]);
-  }
-  return json;
-}
