@@ -71,7 +71,8 @@ class Connection {
   #listeners = new Set<(message: Message) => void>();
   #closed: Promise<void>;
 
-  private constructor(socket: WebSocket) {
+  /** `why` tells, when the socket closes under a command, what became of the browser. */
+  private constructor(socket: WebSocket, why: () => string) {
     this.#socket = socket;
     this.#closed = new Promise((resolve) => socket.addEventListener("close", () => resolve()));
     socket.addEventListener("message", (event) => {
@@ -84,12 +85,14 @@ class Connection {
       } else for (const listener of this.#listeners) listener(message);
     });
     socket.addEventListener("close", () => {
-      for (const pending of this.#pending.values()) pending.reject(new Error("CDP: closed"));
+      for (const pending of this.#pending.values()) {
+        pending.reject(new Error(`CDP: the connection closed; ${why()}`));
+      }
       this.#pending.clear();
     });
   }
 
-  static async open(url: string): Promise<Connection> {
+  static async open(url: string, why: () => string): Promise<Connection> {
     const socket = new WebSocket(url);
     await within(
       new Promise<void>((resolve, reject) => {
@@ -99,7 +102,7 @@ class Connection {
       10_000,
       "DevTools WebSocket",
     );
-    return new Connection(socket);
+    return new Connection(socket, why);
   }
 
   send(method: string, params: Record<string, unknown> = {}, sessionId?: string): Promise<Json> {
@@ -308,11 +311,6 @@ export async function launchChromium(binary: string): Promise<Browser> {
       "--disable-extensions",
       "--disable-dev-shm-usage",
       "--hide-scrollbars",
-      // One process rather than ten: other tests measure the whole machine meanwhile
-      // (and their peak memory), so the browser should add as few mappings as it can.
-      "--single-process",
-      "--no-zygote",
-      "--in-process-gpu",
       "--mute-audio",
       `--user-data-dir=${dir}/profile`,
       "--remote-debugging-port=0",
@@ -332,6 +330,14 @@ export async function launchChromium(binary: string): Promise<Browser> {
 
   // Read stderr until the DevTools line, then keep draining it (a full pipe would stall Chromium).
   let log = "";
+  let exitStatus: Deno.CommandStatus | null = null;
+  child.status.then((status) => exitStatus = status, () => {});
+  const why = () =>
+    `${
+      exitStatus
+        ? `chromium exited (code ${exitStatus.code}, signal ${exitStatus.signal})`
+        : "chromium still runs"
+    }; the end of what it wrote:\n${log.slice(-4_000)}`;
   let announce: (url: string) => void = () => {};
   const announced = new Promise<string>((resolve) => announce = resolve);
   const drained = (async () => {
@@ -382,7 +388,7 @@ export async function launchChromium(binary: string): Promise<Browser> {
     });
     const url = await within(Promise.race([announced, exit]), 30_000, "chromium start");
     exit.catch(() => {});
-    connection = await Connection.open(url);
+    connection = await Connection.open(url, why);
   } catch (error) {
     await close();
     throw error;
