@@ -124,9 +124,9 @@ interface RunState {
   workspace: Workspace;
 }
 
-/** A lane's buffers: two pagemap chunks and one kpagecount span. */
+/** A lane's buffers: pagemap chunks (the walk adds what it needs) and one kpagecount span. */
 interface LaneBuffers {
-  pagemap: [Uint8Array, Uint8Array];
+  pagemap: Uint8Array[];
   counts: Uint8Array;
 }
 
@@ -221,7 +221,7 @@ function reportOf(state: RunState, job: Job, withMappings: boolean): ProcessRepo
 
 interface Lane {
   counts: CountReader | null;
-  buffers: [Uint8Array, Uint8Array];
+  buffers: Uint8Array[];
   close(): void;
 }
 
@@ -238,11 +238,8 @@ function openLanes(state: RunState, count: number): Lane[] {
         ? context.kpagecount!
         : openKpagecount(context.procRoot);
       const buffers = state.workspace.lanes[index] ??= state.table === null
-        ? { pagemap: [new Uint8Array(0), new Uint8Array(0)], counts: new Uint8Array(0) }
-        : {
-          pagemap: [new Uint8Array(CHUNK_PAGES * 8), new Uint8Array(CHUNK_PAGES * 8)],
-          counts: new Uint8Array(MAX_SPAN_FRAMES * 8),
-        };
+        ? { pagemap: [], counts: new Uint8Array(0) }
+        : { pagemap: [], counts: new Uint8Array(MAX_SPAN_FRAMES * 8) };
       lanes.push({
         counts: source && createCountReader(source, progress, buffers.counts),
         buffers: buffers.pagemap,

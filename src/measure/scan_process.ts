@@ -63,6 +63,12 @@ export const MAX_GAP_PAGES = 1024;
  * less than the round trip (~30 µs) and are read in place.
  */
 const ASYNC_MIN_PAGES = 8192;
+/**
+ * Large reads of one process in flight at once, each on a descriptor of its
+ * own (a read seeks, and Deno has no pread): the kernel's page-table walk, most
+ * of the time of a big dense process, then runs on two cores.
+ */
+export const READ_AHEAD = 2;
 
 /**
  * A process is "sparse" when its address space is this many times larger than
@@ -95,8 +101,11 @@ export interface RefSink {
   selfFrames: SelfFrames;
   /** This reader's kpagecount reader. */
   counts: CountReader;
-  /** Two pagemap buffers of {@link CHUNK_PAGES} entries (one is read while the other is scanned). */
-  buffers: [Uint8Array, Uint8Array];
+  /**
+   * Pagemap buffers of {@link CHUNK_PAGES} entries, one per run being read or
+   * scanned (up to {@link READ_AHEAD} + 1); the walk adds what it lacks.
+   */
+  buffers: Uint8Array[];
   /** The swap census, when swap slots are accounted: the table of slots' references. */
   swapSlots: FrameTable | null;
   /** Called once the process's slots are known, before any batch. */
@@ -346,10 +355,23 @@ async function walkPagemap(
   const plan = planReads(ranges, selected, CHUNK_PAGES, MAX_GAP_PAGES);
   if (plan.count === 0) return;
   const selfKeys = sharedWithSelf(context, maps);
-  const pagemap = openPagemap(context.procRoot, pid);
+  // Reads in flight while a run is scanned: more than one only when several
+  // runs are large enough to be read on the thread pool (another descriptor
+  // costs an open, worth it only then).
+  let large = 0;
+  for (let run = 0; run < plan.count && large < 2; run++) {
+    if (plan.pages[run] >= ASYNC_MIN_PAGES) large++;
+  }
+  const ahead = large < 2 ? 1 : READ_AHEAD;
+  const pagemaps = [openPagemap(context.procRoot, pid)];
+  const buffers = sink.buffers;
+  while (buffers.length <= ahead) buffers.push(new Uint8Array(CHUNK_PAGES * 8));
+  // Run r is read on descriptor r % ahead into buffer r % (ahead + 1): the runs
+  // in flight at once (r + 1 … r + ahead) never share either, nor the run scanned.
   const pending: Promise<number>[] = [];
   const read = (run: number): Promise<number> => {
-    const buffer = sink.buffers[run & 1].subarray(0, plan.pages[run] * 8);
+    const buffer = buffers[run % (ahead + 1)].subarray(0, plan.pages[run] * 8);
+    const pagemap = pagemaps[run % ahead] ??= openPagemap(context.procRoot, pid);
     const reading = plan.pages[run] >= ASYNC_MIN_PAGES
       ? readPagemapAsync(pagemap, plan.firstPage[run], buffer)
       : Promise.resolve().then(() => readPagemap(pagemap, plan.firstPage[run], buffer));
@@ -378,16 +400,16 @@ async function walkPagemap(
     await sink.deliver(full);
   };
   try {
-    let next = read(0);
+    for (let run = 0; run < Math.min(ahead, plan.count); run++) read(run);
     let cursor = 0;
     for (let run = 0; run < plan.count; run++) {
-      const entries = await next;
-      if (run + 1 < plan.count) next = read(run + 1);
+      const entries = await pending[run];
+      if (run + ahead < plan.count) read(run + ahead);
       const runStart = plan.firstPage[run];
       const runEnd = runStart + plan.pages[run];
       const limit = runStart + entries;
       if (refs!.length + entries > refs!.pfns.length) await flush(false);
-      const words = new Int32Array(sink.buffers[run & 1].buffer, 0, entries * 2);
+      const words = new Int32Array(buffers[run % (ahead + 1)].buffer, 0, entries * 2);
       // Neighbouring VMAs that differ in nothing the scan needs (the same slot
       // and kind, no file shared with the tool) are scanned as one segment, holes
       // between them included (they read as zero entries): a JVM has tens of
@@ -457,7 +479,7 @@ async function walkPagemap(
       sink.recycle(refs);
     }
     await Promise.allSettled(pending);
-    pagemap.file.close();
+    for (const pagemap of pagemaps) pagemap.file.close();
   }
 }
 

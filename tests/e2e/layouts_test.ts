@@ -293,6 +293,27 @@ Deno.test("cow: after fork, pages the child rewrote are unique on both sides", a
   }
 });
 
+Deno.test("cow, large: a region read in several chunks, two reads in flight, is exact", async () => {
+  // 90,000 pages: whatever its alignment, at least two reads of 8,192 pages or
+  // more (chunks end at multiples of 65,536 pages), so the walk reads ahead on
+  // a second pagemap descriptor into a third buffer.
+  const binary = await buildFixture("layouts");
+  const pages = 90_000;
+  await using fixture = await startFixture<Announced>(binary, ["cow", String(pages)], 2);
+  for (const role of ["parent", "child"]) {
+    const { pid, page, region, end } = byRole(fixture, role);
+    const maps = await measureMaps(pid);
+    const half = pages / 2;
+    expectSizes(rowOf(maps, region, end), {
+      uss: half * page,
+      uss_anon: half * page,
+      rss: pages * page,
+      pss: half * page + (half * page) / 2,
+    }, `${role} region`);
+    await assertRollupAgrees(pid, maps);
+  }
+});
+
 Deno.test("shared: shmem mapped by parent and child is nobody's USS, half each of PSS", async () => {
   const binary = await buildFixture("layouts");
   const pages = 256;
