@@ -299,8 +299,9 @@ function readProcessMaps(
     return { ranges, vmas: withMappings ? smaps : null, selected, hugetlb, smaps };
   }
   const bytes = readMapsBytes(context.procRoot, pid);
-  const ranges = parseMapRanges(bytes, pageSize);
+  // The text is parsed once: into objects when mappings are wanted, else straight into ranges.
   const vmas = withMappings ? parseMaps(new TextDecoder().decode(bytes), pageSize) : null;
+  const ranges = vmas ? rangesOf(vmas, pageSize) : parseMapRanges(bytes, pageSize);
   return {
     ranges,
     vmas,

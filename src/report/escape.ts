@@ -10,6 +10,8 @@
 /** C0 controls, DEL, C1 controls and the backslash that starts an escape. */
 // deno-lint-ignore no-control-regex
 const UNPRINTABLE = /[\x00-\x1f\x7f-\x9f\\]/g;
+// deno-lint-ignore no-control-regex
+const HAS_UNPRINTABLE = /[\x00-\x1f\x7f-\x9f\\]/;
 
 const NAMED: Record<string, string> = { "\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\" };
 
@@ -25,6 +27,8 @@ const NAMED: Record<string, string> = { "\n": "\\n", "\t": "\\t", "\r": "\\r", "
  * ```
  */
 export function printable(text: string): string {
+  // Almost every text is clean: a test allocates nothing, a replace with a callback does.
+  if (!HAS_UNPRINTABLE.test(text)) return text;
   return text.replace(
     UNPRINTABLE,
     (char) => NAMED[char] ?? `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`,
