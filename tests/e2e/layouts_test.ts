@@ -275,9 +275,9 @@ Deno.test("zero: anonymous pages only read map the zero page: not resident", asy
   await assertRollupAgrees(pid, maps);
 });
 
-Deno.test("cow: after fork, pages the child rewrote are unique on both sides", async () => {
+/** A cow region of `pages` pages, the child rewrote half: each side owns half, shares half. */
+async function assertCow(pages: number): Promise<void> {
   const binary = await buildFixture("layouts");
-  const pages = 256;
   await using fixture = await startFixture<Announced>(binary, ["cow", String(pages)], 2);
   for (const role of ["parent", "child"]) {
     const { pid, page, region, end } = byRole(fixture, role);
@@ -291,27 +291,17 @@ Deno.test("cow: after fork, pages the child rewrote are unique on both sides", a
     }, `${role} region`);
     await assertRollupAgrees(pid, maps);
   }
+}
+
+Deno.test("cow: after fork, pages the child rewrote are unique on both sides", async () => {
+  await assertCow(256);
 });
 
 Deno.test("cow, large: a region read in several chunks, two reads in flight, is exact", async () => {
   // 90,000 pages: whatever its alignment, at least two reads of 8,192 pages or
   // more (chunks end at multiples of 65,536 pages), so the walk reads ahead on
   // a second pagemap descriptor into a third buffer.
-  const binary = await buildFixture("layouts");
-  const pages = 90_000;
-  await using fixture = await startFixture<Announced>(binary, ["cow", String(pages)], 2);
-  for (const role of ["parent", "child"]) {
-    const { pid, page, region, end } = byRole(fixture, role);
-    const maps = await measureMaps(pid);
-    const half = pages / 2;
-    expectSizes(rowOf(maps, region, end), {
-      uss: half * page,
-      uss_anon: half * page,
-      rss: pages * page,
-      pss: half * page + (half * page) / 2,
-    }, `${role} region`);
-    await assertRollupAgrees(pid, maps);
-  }
+  await assertCow(90_000);
 });
 
 Deno.test("shared: shmem mapped by parent and child is nobody's USS, half each of PSS", async () => {
