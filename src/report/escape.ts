@@ -27,7 +27,7 @@ const NAMED: Record<string, string> = { "\n": "\\n", "\t": "\\t", "\r": "\\r", "
  * ```
  */
 export function printable(text: string): string {
-  // Almost every text is clean: a test allocates nothing, a replace with a callback does.
+  // Almost every text is clean: RegExp#test allocates nothing, a replace with a callback does.
   if (!HAS_UNPRINTABLE.test(text)) return text;
   return text.replace(
     UNPRINTABLE,
