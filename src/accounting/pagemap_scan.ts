@@ -229,9 +229,8 @@ function countExclusiveRun(words: Int32Array, from: number, to: number): number 
  * Scans `entryCount` pagemap entries starting at entry `from` of `words` (two
  * little-endian 32-bit words each, viewed as an Int32Array: V8 keeps int32 loads
  * unboxed), which map the virtual pages from `firstPage` on; adds to `tally` and
- * appends to `refs` (which must have room for `entryCount` more rows). Frames
- * whose count `table` does not have yet are marked pending there and listed in
- * `refs.unread`.
+ * appends to `refs` (which must have room for `entryCount` more rows), whose
+ * new rows are then marked in `table` (see {@link markRefs}).
  *
  * Runs of plainly exclusive entries and runs of plainly referenced ones each go
  * through a tight loop of their own; the rest, one entry at a time.
@@ -285,9 +284,8 @@ export function scanPagemapEntries(
   let beyond = 0;
   // Entries below this index belong to a block that may be PMD-mapped.
   let pmdCandidateEnd = 0;
-  const { pfns, metas, unread } = refs;
-  let { length, unreadLength, waiting } = refs;
-  let counts = table.counts;
+  const { pfns, metas } = refs;
+  let length = refs.length;
   const trackSwap = target.swapSlots === true;
   for (let i = from; i < end;) {
     const high = words[2 * i + 1];
@@ -315,17 +313,6 @@ export function scanPagemapEntries(
         pfns[length] = pfn;
         metas[length] = (entryHigh & FILE_OR_SHARED) !== 0 ? fileMeta : meta;
         length++;
-        if (pfn >= counts.length) {
-          ensureFrame(table, pfn);
-          counts = table.counts;
-        }
-        const count = counts[pfn];
-        if (count <= COUNT_PENDING) {
-          if (count === COUNT_UNKNOWN) {
-            counts[pfn] = COUNT_PENDING;
-            unread[unreadLength++] = pfn;
-          } else waiting = true;
-        }
       }
       present += j - i;
       i = j;
@@ -373,10 +360,33 @@ export function scanPagemapEntries(
       }
       pmdCandidateEnd = at + pmdPages;
     }
-    const pfn = low >>> 0;
-    pfns[length] = pfn;
+    pfns[length] = low >>> 0;
     metas[length] = isFile ? fileMeta : meta;
     length++;
+  }
+  const first = refs.length;
+  refs.length = length;
+  markRefs(table, refs, first);
+  tally.exclusiveAnon[slot] += anon;
+  tally.exclusiveFile[slot] += file;
+  tally.swapped[slot] += swapped;
+  tally.present += present;
+  tally.presentWithoutPfn += withoutPfn;
+  tally.presentBeyond32Bits += beyond;
+}
+
+/**
+ * Marks the frames of rows `from` on of `refs` whose count `table` does not
+ * have yet as pending there, listing them in `refs.unread` (this batch reads
+ * them); a frame already pending (another batch reads it) sets `refs.waiting`.
+ * One rule for both of the scan's copying loops (measured: no slower than inline).
+ */
+function markRefs(table: FrameTable, refs: FrameRefs, from: number): void {
+  const { pfns, unread, length } = refs;
+  let { unreadLength, waiting } = refs;
+  let counts = table.counts;
+  for (let i = from; i < length; i++) {
+    const pfn = pfns[i];
     if (pfn >= counts.length) {
       ensureFrame(table, pfn);
       counts = table.counts;
@@ -389,15 +399,8 @@ export function scanPagemapEntries(
       } else waiting = true;
     }
   }
-  refs.length = length;
   refs.unreadLength = unreadLength;
   refs.waiting = waiting;
-  tally.exclusiveAnon[slot] += anon;
-  tally.exclusiveFile[slot] += file;
-  tally.swapped[slot] += swapped;
-  tally.present += present;
-  tally.presentWithoutPfn += withoutPfn;
-  tally.presentBeyond32Bits += beyond;
 }
 
 /**
