@@ -38,6 +38,7 @@ import {
   type Contender,
   createCleanup,
   DENO,
+  lacksRoot,
   machineLines,
   MAIN,
   mark,
@@ -391,10 +392,7 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  if (Deno.uid() !== 0) {
-    console.error("bench: needs root (/proc/kpagecount and PFNs in pagemap are root-only)");
-    return 1;
-  }
+  if (lacksRoot("bench", "/proc/kpagecount and PFNs in pagemap are root-only")) return 1;
 
   const cleanup = createCleanup();
   try {

@@ -39,6 +39,7 @@ import {
   type Contender,
   createCleanup,
   DENO,
+  lacksRoot,
   machineLines,
   MAIN,
   mark,
@@ -838,10 +839,7 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  if (Deno.uid() !== 0) {
-    console.error("bench_all: needs root (uss's exact method and smem both read every process)");
-    return 1;
-  }
+  if (lacksRoot("bench_all", "uss's exact method and smem both read every process")) return 1;
 
   const cleanup = createCleanup();
   try {

@@ -358,6 +358,13 @@ export function machineLines(): string[] {
   ];
 }
 
+/** True when not root, after saying on stderr that `script` needs root and `why`. */
+export function lacksRoot(script: string, why: string): boolean {
+  if (Deno.uid() === 0) return false;
+  console.error(`${script}: needs root (${why})`);
+  return true;
+}
+
 /** "✓" when a tracked figure meets its target, "✗" otherwise (and for NaN). */
 export function mark(met: boolean): string {
   return met ? "✓" : "✗";

@@ -29,6 +29,7 @@ import {
   compile,
   createCleanup,
   DENO,
+  lacksRoot,
   machineLines,
   MAIN,
   mark,
@@ -159,10 +160,7 @@ async function main(): Promise<number> {
     console.error("usage: bench_serve.ts [--children N] [--scrapes N]");
     return 2;
   }
-  if (Deno.uid() !== 0) {
-    console.error("bench_serve: needs root (the exact method reads every process's frames)");
-    return 1;
-  }
+  if (lacksRoot("bench_serve", "the exact method reads every process's frames")) return 1;
 
   const cleanup = createCleanup();
   try {

@@ -519,31 +519,15 @@ export async function scanProcess(
     sink.open(slots);
     await walkPagemap(context, pid, maps, withMappings, tally, sink);
     if (maps.smaps) tallyPrivateVmas(maps.smaps, maps.selected, tally, pageSize, withMappings);
+    const failed = (message: string): ScanOutcome => ({
+      kind: "report",
+      report: failedReport(pid, "error", stat, uid, message),
+    });
     if (tally.presentBeyond32Bits > 0) {
-      return {
-        kind: "report",
-        report: failedReport(
-          pid,
-          "error",
-          stat,
-          uid,
-          "physical frame numbers beyond 2^32 are not supported",
-        ),
-      };
+      return failed("physical frame numbers beyond 2^32 are not supported");
     }
     if (tally.presentWithoutPfn > 0) {
-      if (context.forced) {
-        return {
-          kind: "report",
-          report: failedReport(
-            pid,
-            "error",
-            stat,
-            uid,
-            "the kernel hid physical frame numbers of this process",
-          ),
-        };
-      }
+      if (context.forced) return failed("the kernel hid physical frame numbers of this process");
       return { kind: "report", report: measureBySmaps(context, pid, stat, status, withMappings) };
     }
     return {
