@@ -25,9 +25,23 @@ export class OutputError extends Error {
   }
 }
 
+/** Characters encoded per write: a 30 MB JSON text is never held twice (as text and as UTF-8). */
+const WRITE_CHARS = 65536;
+/** Room for {@link WRITE_CHARS} UTF-16 units as UTF-8 (three bytes each at most). */
+let writeBuffer: Uint8Array | null = null;
+
 function writeAll(stream: typeof Deno.stdout | typeof Deno.stderr, text: string): void {
-  const bytes = encoder.encode(text);
-  for (let offset = 0; offset < bytes.length;) offset += stream.writeSync(bytes.subarray(offset));
+  writeBuffer ??= new Uint8Array(WRITE_CHARS * 3);
+  for (let from = 0; from < text.length;) {
+    let to = Math.min(text.length, from + WRITE_CHARS);
+    // Never split a surrogate pair between two writes.
+    const last = text.charCodeAt(to - 1);
+    if (to < text.length && last >= 0xd800 && last <= 0xdbff) to--;
+    const { written } = encoder.encodeInto(text.slice(from, to), writeBuffer);
+    const bytes = writeBuffer.subarray(0, written);
+    for (let offset = 0; offset < bytes.length;) offset += stream.writeSync(bytes.subarray(offset));
+    from = to;
+  }
 }
 
 /**
@@ -41,6 +55,29 @@ export function printOut(text: string): void {
   } catch (error) {
     throw new OutputError(error);
   }
+}
+
+/**
+ * Writes the pieces of a text to stdout, in writes of tens of KiB as the pieces
+ * come (a table of 100,000 rows is never held whole), and a newline at the end
+ * unless the text is empty or ends with one.
+ *
+ * @throws {OutputError} when stdout cannot be written.
+ */
+export function printPieces(pieces: Iterable<string>): void {
+  let pending = "";
+  // Nothing at all is written for an empty text.
+  let endsLine = true;
+  for (const piece of pieces) {
+    if (piece === "") continue;
+    pending += piece;
+    endsLine = piece.endsWith("\n");
+    if (pending.length >= WRITE_CHARS) {
+      writeOut(pending);
+      pending = "";
+    }
+  }
+  writeOut(endsLine ? pending : `${pending}\n`);
 }
 
 /** Writes `text` as is to stdout (for redrawing a terminal). */

@@ -8,12 +8,12 @@
 import type { Usage } from "../accounting/usage.ts";
 import { mappingLabel } from "../measure/aggregate.ts";
 import type { Change } from "../report/columns.ts";
-import { renderCsv } from "../report/csv.ts";
-import { type JsonObject, resultJson } from "../report/json.ts";
+import { csvRecords } from "../report/csv.ts";
+import { type JsonObject, resultJson, resultJsonText } from "../report/json.ts";
 import { figureOf, type FigureRow, type Measure, MEASURES } from "../report/measures.ts";
 import { renderMetrics, resultMetrics } from "../report/prometheus.ts";
 import type { ViewResult } from "../report/result.ts";
-import { renderResultTable } from "../report/table.ts";
+import { resultTableLines } from "../report/table.ts";
 import type { CliOptions } from "./args.ts";
 
 /** The rows of a result that a watch follows, with their figures. */
@@ -133,21 +133,32 @@ export function changes(
 
 /**
  * The text of a result in the format asked for (table, JSON, one NDJSON line,
- * CSV, Prometheus text). Notes are not included: they go to stderr.
+ * CSV, Prometheus text), in pieces made as they are written where the format
+ * allows it (tables, JSON of mappings, CSV). Notes are not included: they go
+ * to stderr.
  *
- * @throws {ColumnError} when `--columns` names a column the view lacks.
+ * @throws {ColumnError} when `--columns` names a column the view lacks (at the
+ * latest when the first piece is taken).
  */
-export function renderResult(result: ViewResult, options: CliOptions): string {
+export function* renderResult(result: ViewResult, options: CliOptions): Generator<string> {
   switch (options.format) {
+    case "table":
+      for (
+        const line of resultTableLines(result, { bytes: options.bytes, columns: options.columns })
+      ) {
+        yield `${line}\n`;
+      }
+      return;
     case "json":
-      return JSON.stringify(resultJson(result), null, 2);
-    case "ndjson":
-      return JSON.stringify(sampleJson(result, 1, null));
+      for (const piece of resultJsonText(result)) yield `${piece}\n`;
+      return;
     case "csv":
-      return renderCsv(result, options.columns);
+      yield* csvRecords(result, options.columns);
+      return;
+    case "ndjson":
+      yield JSON.stringify(sampleJson(result, 1, null));
+      return;
     case "prometheus":
-      return renderMetrics(resultMetrics(result));
-    default:
-      return renderResultTable(result, { bytes: options.bytes, columns: options.columns });
+      yield renderMetrics(resultMetrics(result));
   }
 }

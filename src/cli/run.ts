@@ -10,13 +10,19 @@ import { EnvironmentError, openContext } from "../measure/context.ts";
 import { ColumnError } from "../report/columns.ts";
 import { helpText, parseCli, UsageError } from "./args.ts";
 import { EXIT_ENVIRONMENT, EXIT_INTERNAL, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE } from "./exit_codes.ts";
-import { OutputError, printErr, printOut } from "./output.ts";
+import { OutputError, printErr, printOut, printPieces } from "./output.ts";
 import { renderResult } from "./render.ts";
 import { chooseView, openSession, ViewError } from "./views.ts";
 
 // The exporter, the report and watch mode are loaded when asked for: a one-off
 // `uss PID` should not pay for their modules (node:v8 alone adds ~15 ms and
 // 9 MiB to start-up).
+
+/** `first`, then what is left of `rest`. */
+function* resumed(first: string, rest: Iterable<string>): Generator<string> {
+  yield first;
+  yield* rest;
+}
 
 /**
  * Runs the command with `argv` (without the program name).
@@ -62,11 +68,13 @@ export async function run(argv: string[]): Promise<number> {
         return await watch(session, view);
       }
       const result = await view(session);
-      const text = renderResult(result, options);
+      const pieces = renderResult(result, options);
+      // The first piece is made before any note is printed: a bad --columns fails there.
+      const first = pieces.next();
       if (options.format === "table") {
         for (const note of [...session.notes, ...result.notes]) printErr(`uss: ${note}`);
       }
-      if (text !== "") printOut(text);
+      if (!first.done) printPieces(resumed(first.value, pieces));
       return result.exitCode;
     } finally {
       context.close();

@@ -166,7 +166,8 @@ export async function readAtAsync(
   buffer: Uint8Array,
 ): Promise<number> {
   try {
-    await file.seek(offset, Deno.SeekMode.Start);
+    // A seek costs the kernel nothing: a round trip to the thread pool for it would not pay.
+    file.seekSync(offset, Deno.SeekMode.Start);
     return (await file.read(buffer)) ?? 0;
   } catch (error) {
     throw toProcError(error, path);

@@ -29,22 +29,20 @@ function field(column: Column<unknown>, value: Cell): string {
   return csvField(String(value));
 }
 
-function records<Kind extends RowKind>(
+function* records<Kind extends RowKind>(
   kind: Kind,
   rows: readonly RowOf[Kind][],
   ids: readonly string[],
   context: ColumnContext,
-): string {
+): Generator<string> {
   const columns = resolveColumns(COLUMNS[kind] as Column<RowOf[Kind]>[], ids);
-  const lines = [columns.map((column) => csvField(column.id)).join(",")];
+  yield `${columns.map((column) => csvField(column.id)).join(",")}\r\n`;
   for (const row of rows) {
-    lines.push(
-      columns.map((column) => field(column as Column<unknown>, column.value(row, context))).join(
-        ",",
-      ),
+    const fields = columns.map((column) =>
+      field(column as Column<unknown>, column.value(row, context))
     );
+    yield `${fields.join(",")}\r\n`;
   }
-  return lines.join("\r\n") + "\r\n";
 }
 
 /**
@@ -60,18 +58,38 @@ function records<Kind extends RowKind>(
  * ```
  */
 export function renderCsv(result: ViewResult, columns: readonly string[] | null): string {
+  return [...csvRecords(result, columns)].join("");
+}
+
+/**
+ * The records of {@link renderCsv}, each with its `\r\n`, made as they are taken.
+ *
+ * @throws {ColumnError} for a column the view lacks (when the header is taken).
+ * @example
+ * ```ts
+ * import { csvRecords } from "./csv.ts";
+ * const [header] = csvRecords({ kind: "groups", by: "name", groups: [], members: null,
+ *   accounting: null, method: "smaps", notes: [], exitCode: 0, memory: null }, ["group"]);
+ * header; // "group\r\n"
+ * ```
+ */
+export function* csvRecords(
+  result: ViewResult,
+  columns: readonly string[] | null,
+): Generator<string> {
   const context: ColumnContext = { memoryTotal: result.memory?.total ?? null };
   const figures = defaultMeasureIds(true, true, true);
   switch (result.kind) {
     case "processes":
-      return records(
+      yield* records(
         "process",
         result.processes,
         columns ?? ["pid", "ppid", "user", "name", ...figures, "method", "state", "error"],
         context,
       );
+      return;
     case "groups":
-      return records(
+      yield* records(
         "group",
         result.groups,
         columns ?? [
@@ -85,19 +103,22 @@ export function renderCsv(result: ViewResult, columns: readonly string[] | null)
         ],
         context,
       );
+      return;
     case "mappings":
-      return records(
+      yield* records(
         "mapping",
         result.mappings,
         columns ?? ["address", "perms", "offset", "device", "inode", ...figures, "mapping"],
         context,
       );
+      return;
     case "files":
-      return records(
+      yield* records(
         "file",
         result.files,
         columns ?? [result.process ? "maps" : "procs", ...figures, "path"],
         context,
       );
+      return;
   }
 }

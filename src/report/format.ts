@@ -28,13 +28,17 @@ export function formatBytes(bytes: number, options: { exact?: boolean } = {}): s
   if (value < 1024) return `${sign}${Math.round(value)} B`;
   // Decide the unit and precision on the rounded text, so 1048575 is "1.00 MiB"
   // rather than "1024.0 KiB", and 10239 is "10.0 KiB" rather than "10.00 KiB".
+  // The rounded text's length says its size (value ≥ 0): "9.99" has 4 characters,
+  // "10.00" 5; "1023.9" and "1024.0" compare as text. Tables format hundreds of
+  // thousands of cells, and parsing the text back costs as much as making it.
   let text = "";
   for (;;) {
     value /= 1024;
     unit++;
     text = value.toFixed(2);
-    if (Number(text) >= 10) text = value.toFixed(1);
-    if (Number(text) < 1024 || unit === UNITS.length - 1) break;
+    if (text.length > 4) text = value.toFixed(1);
+    if (text.length < 6 || (text.length === 6 && text < "1024.0")) break;
+    if (unit === UNITS.length - 1) break;
   }
   return `${sign}${text} ${UNITS[unit]}`;
 }
@@ -50,6 +54,54 @@ export interface Column {
 export type Row = string[] | { cells: string[]; message: string };
 
 /**
+ * The lines of an aligned text table (two spaces between columns, no trailing
+ * spaces), made as they are consumed: `rowAt(index)` gives each of `count` rows,
+ * and is called twice per row (for the column widths, then for the line), so
+ * a table of a million rows never holds its cells or its text at once.
+ *
+ * @example
+ * ```ts
+ * import { tableLines } from "./format.ts";
+ * const pids = [1, 42];
+ * [...tableLines([{ header: "PID", align: "right" }], pids.length, (i) => [String(pids[i])])];
+ * // ["PID", "  1", " 42"]
+ * ```
+ */
+export function* tableLines(
+  columns: readonly Column[],
+  count: number,
+  rowAt: (index: number) => Row,
+): Generator<string> {
+  const widths = columns.map((column) => column.header.length);
+  for (let index = 0; index < count; index++) {
+    const row = rowAt(index);
+    const cells = Array.isArray(row) ? row : row.cells;
+    for (let at = 0; at < cells.length; at++) {
+      if (cells[at].length > widths[at]) widths[at] = cells[at].length;
+    }
+  }
+  const line = (cells: readonly string[], message?: string): string => {
+    let text = "";
+    for (let at = 0; at < cells.length; at++) {
+      const cell = cells[at];
+      if (at > 0) text += "  ";
+      text += columns[at].align === "right"
+        ? cell.padStart(widths[at])
+        : at === cells.length - 1 && message === undefined
+        ? cell
+        : cell.padEnd(widths[at]);
+    }
+    if (message !== undefined) text += cells.length > 0 ? `  ${message}` : message;
+    return text.trimEnd();
+  };
+  yield line(columns.map((column) => column.header));
+  for (let index = 0; index < count; index++) {
+    const row = rowAt(index);
+    yield Array.isArray(row) ? line(row) : line(row.cells, row.message);
+  }
+}
+
+/**
  * Renders an aligned text table (two spaces between columns, no trailing spaces).
  *
  * @example
@@ -60,25 +112,5 @@ export type Row = string[] | { cells: string[]; message: string };
  * ```
  */
 export function renderTable(columns: Column[], rows: Row[]): string {
-  const widths = columns.map((column) => column.header.length);
-  for (const row of rows) {
-    const cells = Array.isArray(row) ? row : row.cells;
-    cells.forEach((cell, index) => widths[index] = Math.max(widths[index], cell.length));
-  }
-  const line = (cells: string[], message?: string): string => {
-    const parts = cells.map((cell, index) =>
-      columns[index].align === "right"
-        ? cell.padStart(widths[index])
-        : index === cells.length - 1 && message === undefined
-        ? cell
-        : cell.padEnd(widths[index])
-    );
-    if (message !== undefined) parts.push(message);
-    return parts.join("  ").trimEnd();
-  };
-  const lines = [line(columns.map((column) => column.header))];
-  for (const row of rows) {
-    lines.push(Array.isArray(row) ? line(row) : line(row.cells, row.message));
-  }
-  return lines.join("\n");
+  return [...tableLines(columns, rows.length, (index) => rows[index])].join("\n");
 }

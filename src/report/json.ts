@@ -190,3 +190,56 @@ export function resultJson(result: ViewResult): unknown {
         : result.files.map((file) => fileJson(file, false));
   }
 }
+
+/**
+ * The text of `JSON.stringify({ ...head, [key]: items.map(toJson) }, null, 2)`,
+ * in pieces to be joined by newlines, each element made as its piece is taken:
+ * the mappings of a process with 100,000 VMAs never exist as one value or text.
+ */
+function* objectWithArrayText<Item>(
+  head: JsonObject,
+  key: string,
+  items: readonly Item[],
+  toJson: (item: Item) => JsonObject,
+): Generator<string> {
+  const opening = JSON.stringify(head, null, 2);
+  // `{` alone when the head is empty, else its members up to (not including) `}`.
+  yield opening === "{}" ? "{" : `${opening.slice(0, -2)},`;
+  if (items.length === 0) {
+    yield `  ${JSON.stringify(key)}: []`;
+  } else {
+    yield `  ${JSON.stringify(key)}: [`;
+    for (let index = 0; index < items.length; index++) {
+      const text = JSON.stringify(toJson(items[index]), null, 2).replaceAll("\n", "\n    ");
+      yield `    ${text}${index < items.length - 1 ? "," : ""}`;
+    }
+    yield "  ]";
+  }
+  yield "}";
+}
+
+/**
+ * The text of {@link resultJson} as `JSON.stringify(…, null, 2)` writes it, in
+ * pieces to be joined by newlines; a process's mappings are made one by one as
+ * the text is taken.
+ *
+ * @example
+ * ```ts
+ * import { resultJsonText } from "./json.ts";
+ * const pieces = resultJsonText({ kind: "groups", by: "user", groups: [], members: null,
+ *   accounting: null, method: "smaps", notes: [], exitCode: 0, memory: null });
+ * [...pieces].join("\n"); // "[]"
+ * ```
+ */
+export function* resultJsonText(result: ViewResult): Generator<string> {
+  if (result.kind === "mappings") {
+    yield* objectWithArrayText(
+      processJson(result.process),
+      "mappings",
+      result.mappings,
+      mappingJson,
+    );
+    return;
+  }
+  yield JSON.stringify(resultJson(result), null, 2);
+}

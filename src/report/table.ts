@@ -19,7 +19,7 @@ import {
   type RowOf,
 } from "./columns.ts";
 import { printable } from "./escape.ts";
-import { formatBytes, renderTable, type Row } from "./format.ts";
+import { formatBytes, type Row, tableLines } from "./format.ts";
 import type { Accounting, ProcessRow, ViewResult } from "./result.ts";
 
 /** How tables print. */
@@ -98,7 +98,10 @@ function figureIds(usages: readonly (Usage | null)[], ram = false): string[] {
   return defaultMeasureIds(hasHugetlb(usages), ram, hasSwap(usages));
 }
 
-/** A table of rows of one kind; `summary` rows follow the rows, labelled in `labelColumn`. */
+/**
+ * The lines of a table of rows of one kind; `summary` rows follow the rows,
+ * labelled in `labelColumn`. Cells are formatted as lines are consumed.
+ */
 function rowsTable<Kind extends RowKind>(
   kind: Kind,
   rows: readonly RowOf[Kind][],
@@ -115,7 +118,7 @@ function rowsTable<Kind extends RowKind>(
     summaries?: { row: RowOf[Kind]; label: string; labelColumn: string; also?: string[] }[];
     label?: (column: Column<RowOf[Kind]>, text: string) => string;
   } = {},
-): string {
+): Iterable<string> {
   const chosen = [...(options.columns ?? ids)];
   if (options.change) {
     const at = chosen.indexOf(options.watched ?? "uss");
@@ -128,31 +131,31 @@ function rowsTable<Kind extends RowKind>(
   };
   const figure = (column: Column<RowOf[Kind]>) =>
     column.kind === "bytes" || column.kind === "percent";
-  const lines: Row[] = rows.map((row) => {
-    const message = extra.message?.(row) ?? null;
-    if (message === null) return columns.map((column) => text(column, row));
-    const lead = columns.findIndex(figure);
-    const cells = columns.slice(0, lead < 0 ? columns.length : lead).map((column) =>
-      text(column, row)
-    );
-    return { cells, message: printable(message) };
-  });
-  for (const summary of extra.summaries ?? []) {
-    const labelAt = columns.findIndex((column) => column.id === summary.labelColumn);
-    const at = labelAt >= 0 ? labelAt : columns.findIndex((column) => !figure(column));
-    lines.push(
-      columns.map((column, index) =>
+  const lead = columns.findIndex(figure);
+  const leading = columns.slice(0, lead < 0 ? columns.length : lead);
+  const summaries = extra.summaries ?? [];
+  const rowAt = (index: number): Row => {
+    if (index >= rows.length) {
+      const summary = summaries[index - rows.length];
+      const labelAt = columns.findIndex((column) => column.id === summary.labelColumn);
+      const at = labelAt >= 0 ? labelAt : columns.findIndex((column) => !figure(column));
+      return columns.map((column, index) =>
         index === at
           ? summary.label
           : figure(column) || summary.also?.includes(column.id)
           ? text(column, summary.row)
           : ""
-      ),
-    );
-  }
-  return renderTable(
+      );
+    }
+    const row = rows[index];
+    const message = extra.message?.(row) ?? null;
+    if (message === null) return columns.map((column) => text(column, row));
+    return { cells: leading.map((column) => text(column, row)), message: printable(message) };
+  };
+  return tableLines(
     columns.map((column) => ({ header: column.header, align: column.align })),
-    lines,
+    rows.length + summaries.length,
+    rowAt,
   );
 }
 
@@ -217,18 +220,21 @@ function processIds(rows: readonly ProcessRow[], listing: boolean): string[] {
 }
 
 /**
- * Renders any result as text for a terminal.
+ * The lines of any result as text for a terminal, made as they are consumed
+ * (a process's 100,000 mappings are never held as text at once).
  *
- * @throws {ColumnError} when `options.columns` names a column the view lacks.
+ * @throws {ColumnError} when `options.columns` names a column the view lacks
+ * (on the first line).
  * @example
  * ```ts
- * import { renderResultTable } from "./table.ts";
- * renderResultTable({ kind: "processes", listing: false, processes: [], total: null,
- *   accounting: null, excluded: [], method: "smaps", notes: [], exitCode: 0, memory: null },
- *   { bytes: false, columns: null }); // "PID  USER  NAME  USS  ANON  FILE  PSS  RSS  SWAP  METHOD"
+ * import { resultTableLines } from "./table.ts";
+ * const lines = resultTableLines({ kind: "processes", listing: false, processes: [],
+ *   total: null, accounting: null, excluded: [], method: "smaps", notes: [], exitCode: 0,
+ *   memory: null }, { bytes: false, columns: null });
+ * [...lines]; // ["PID  USER  NAME  USS  ANON  FILE  PSS  RSS  SWAP  METHOD"]
  * ```
  */
-export function renderResultTable(result: ViewResult, options: TableOptions): string {
+export function* resultTableLines(result: ViewResult, options: TableOptions): Generator<string> {
   const context: ColumnContext = {
     memoryTotal: result.memory?.total ?? null,
     change: options.change,
@@ -237,7 +243,7 @@ export function renderResultTable(result: ViewResult, options: TableOptions): st
   switch (result.kind) {
     case "processes": {
       const { total } = result;
-      const table = rowsTable(
+      yield* rowsTable(
         "process",
         result.processes,
         processIds(result.processes, result.listing),
@@ -254,37 +260,31 @@ export function renderResultTable(result: ViewResult, options: TableOptions): st
             : [],
         },
       );
-      if (!result.listing) return table;
-      const lines = [table];
+      if (!result.listing) return;
       const used = result.memory?.used ?? 0;
-      lines.push(
-        `method ${result.method}` +
-          (total && used > 0
-            ? `; PSS total ${size(total.usage.pss)} = ${
-              Math.round((total.usage.pss / used) * 100)
-            }% of used memory (${size(used)}, as free(1) counts it)`
-            : ""),
-      );
+      yield `method ${result.method}` +
+        (total && used > 0
+          ? `; PSS total ${size(total.usage.pss)} = ${
+            Math.round((total.usage.pss / used) * 100)
+          }% of used memory (${size(used)}, as free(1) counts it)`
+          : "");
       if (result.excluded.length > 0) {
-        lines.push(`left out: uss itself and its launchers (PID ${result.excluded.join(", ")})`);
+        yield `left out: uss itself and its launchers (PID ${result.excluded.join(", ")})`;
       }
-      lines.push(...accountingLines(result.accounting));
-      return lines.join("\n");
+      yield* accountingLines(result.accounting);
+      return;
     }
     case "groups": {
-      const parts: string[] = [];
       if (result.members) {
-        parts.push(
-          rowsTable(
-            "process",
-            result.members,
-            processIds(result.members, true),
-            { ...options, columns: null, change: undefined },
-            context,
-            { message: processMessage },
-          ),
-          "",
+        yield* rowsTable(
+          "process",
+          result.members,
+          processIds(result.members, true),
+          { ...options, columns: null, change: undefined },
+          context,
+          { message: processMessage },
         );
+        yield "";
       }
       const ids = [
         "group",
@@ -294,12 +294,11 @@ export function renderResultTable(result: ViewResult, options: TableOptions): st
         ...figureIds(result.groups.map((group) => group.usage), true).slice(1),
         ...(result.by === "cgroup" ? ["charge", "charge_anon", "charge_file"] : []),
       ];
-      parts.push(rowsTable("group", result.groups, ids, options, context, {
+      yield* rowsTable("group", result.groups, ids, options, context, {
         label: (column, text) => column.id === "group" ? shortLabel(text) : text,
-      }));
-      const lines = accountingLines(result.accounting);
-      if (lines.length > 0) parts.push(lines.join("\n"));
-      return parts.join("\n");
+      });
+      yield* accountingLines(result.accounting);
+      return;
     }
     case "mappings": {
       const { process } = result;
@@ -309,7 +308,7 @@ export function renderResultTable(result: ViewResult, options: TableOptions): st
         ...figureIds([process.usage]),
         "mapping",
       ];
-      return rowsTable("mapping", result.mappings, ids, options, context, {
+      yield* rowsTable("mapping", result.mappings, ids, options, context, {
         summaries: process.usage
           ? [{
             row: { vma: result.mappings[0]?.vma, usage: process.usage } as RowOf["mapping"],
@@ -320,6 +319,7 @@ export function renderResultTable(result: ViewResult, options: TableOptions): st
           }]
           : [],
       });
+      return;
     }
     case "files": {
       const { process } = result;
@@ -329,7 +329,7 @@ export function renderResultTable(result: ViewResult, options: TableOptions): st
         "path",
       ];
       const mappings = result.mappings;
-      const table = rowsTable("file", result.files, ids, options, context, {
+      yield* rowsTable("file", result.files, ids, options, context, {
         summaries: process?.usage
           ? [{
             row: { file: "", pids: [process.pid], mappings, usage: process.usage },
@@ -341,8 +341,23 @@ export function renderResultTable(result: ViewResult, options: TableOptions): st
           }]
           : [],
       });
-      const lines = accountingLines(result.accounting);
-      return lines.length > 0 ? `${table}\n${lines.join("\n")}` : table;
+      yield* accountingLines(result.accounting);
     }
   }
+}
+
+/**
+ * Renders any result as text for a terminal: {@link resultTableLines}, joined.
+ *
+ * @throws {ColumnError} when `options.columns` names a column the view lacks.
+ * @example
+ * ```ts
+ * import { renderResultTable } from "./table.ts";
+ * renderResultTable({ kind: "processes", listing: false, processes: [], total: null,
+ *   accounting: null, excluded: [], method: "smaps", notes: [], exitCode: 0, memory: null },
+ *   { bytes: false, columns: null }); // "PID  USER  NAME  USS  ANON  FILE  PSS  RSS  SWAP  METHOD"
+ * ```
+ */
+export function renderResultTable(result: ViewResult, options: TableOptions): string {
+  return [...resultTableLines(result, options)].join("\n");
 }

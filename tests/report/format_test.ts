@@ -45,6 +45,18 @@ Deno.test("formatBytes: rounding up to 10 switches to one decimal", () => {
   assert.equal(formatBytes(10 * KiB - 1), "10.0 KiB");
 });
 
+Deno.test("formatBytes: the unit and precision follow the rounded text at each boundary", () => {
+  // 10234 B = 9.994 KiB rounds to "9.99"; 10235 B = 9.995 KiB to "10.00", so one decimal.
+  assert.equal(formatBytes(10234), "9.99 KiB");
+  assert.equal(formatBytes(10235), "10.0 KiB");
+  // 1048524 B = 1023.949 KiB; 1048525 B = 1023.950 KiB rounds to "1024.0": the next unit.
+  assert.equal(formatBytes(1048524), "1023.9 KiB");
+  assert.equal(formatBytes(1048525), "1.00 MiB");
+  assert.equal(formatBytes(-1048525), "-1.00 MiB");
+  // The last unit takes whatever is left.
+  assert.equal(formatBytes(2 ** 60), "1024.0 PiB");
+});
+
 Deno.test("formatBytes: exact mode prints whole bytes", () => {
   assert.equal(formatBytes(0, { exact: true }), "0");
   assert.equal(formatBytes(4096, { exact: true }), "4096");
