@@ -77,6 +77,46 @@ export function toProcError(error: unknown, path: string): ProcError {
   return new ProcError("io", path, error);
 }
 
+/** Bytes read at once from a procfs file: most (stat, status, a process's maps) fit whole. */
+const READ_BYTES = 65536;
+let readBuffer: Uint8Array | null = null;
+const decoder = new TextDecoder();
+
+/**
+ * Reads the file at `path` to its end and hands its bytes to `use` (a view
+ * valid only during the call). Procfs reports size 0, and a generic reader
+ * starts small and doubles: seven reads for a 2 KiB maps, each making the
+ * kernel format it again from where it stopped. One large buffer takes most
+ * files in one read, then one more to see the end.
+ */
+function readWhole<T>(path: string, use: (bytes: Uint8Array) => T): T {
+  let file: Deno.FsFile | null = null;
+  try {
+    file = Deno.openSync(path, { read: true });
+    const buffer = readBuffer ??= new Uint8Array(READ_BYTES);
+    const full: Uint8Array[] = [];
+    let filled = 0;
+    for (;;) {
+      const got = file.readSync(buffer.subarray(filled));
+      if (got === null) break;
+      filled += got;
+      if (filled === buffer.length) {
+        full.push(buffer.slice());
+        filled = 0;
+      }
+    }
+    if (full.length === 0) return use(buffer.subarray(0, filled));
+    const whole = new Uint8Array(full.length * buffer.length + filled);
+    full.forEach((chunk, index) => whole.set(chunk, index * buffer.length));
+    whole.set(buffer.subarray(0, filled), full.length * buffer.length);
+    return use(whole);
+  } catch (error) {
+    throw toProcError(error, path);
+  } finally {
+    file?.close();
+  }
+}
+
 /**
  * Reads a whole procfs text file (procfs reports size 0, so this reads to EOF).
  *
@@ -88,24 +128,21 @@ export function toProcError(error: unknown, path: string): ProcError {
  * ```
  */
 export function readProcText(path: string): string {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch (error) {
-    throw toProcError(error, path);
-  }
+  return readWhole(path, (bytes) => decoder.decode(bytes));
 }
 
 /**
- * Reads a whole procfs binary file (e.g. `auxv`).
+ * Reads a whole procfs binary file (e.g. `auxv`, or `maps` for a byte parser).
  *
  * @throws {ProcError} classified by kind.
+ * @example
+ * ```ts
+ * import { readProcBytes } from "./files.ts";
+ * readProcBytes("/proc/self/auxv").length % 16; // 0: (type, value) pairs of 8 bytes
+ * ```
  */
 export function readProcBytes(path: string): Uint8Array {
-  try {
-    return Deno.readFileSync(path);
-  } catch (error) {
-    throw toProcError(error, path);
-  }
+  return readWhole(path, (bytes) => bytes.slice());
 }
 
 /**
