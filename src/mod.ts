@@ -57,6 +57,7 @@ export {
 } from "./measure/aggregate.ts";
 export { allPids, identify, type ProcessFilter, selectPids, treePids } from "./measure/select.ts";
 export type {
+  MappingList,
   MappingReport,
   MeasureOptions,
   Method,

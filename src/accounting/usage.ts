@@ -114,25 +114,100 @@ export interface ProcessFigures {
 }
 
 /**
- * Combines what the scan settled at once (`tally`: pages mapped exactly once,
- * swap entries) with what frame references added (`account`) and, when swap
- * slots were accounted, what they added (`swap`: its PSS is the swap PSS, its
- * unique pages the swap USS) into a process's figures. Without `swap`, swap
- * PSS and swap USS equal swap (the caller marks them unknown).
+ * The figures of slot `slot` (a mapping, or 0 for process totals): what the scan
+ * settled at once (`tally`: pages mapped exactly once, swap entries) joined to
+ * what frame references added (`account`) and, when swap slots were accounted,
+ * what they added (`swap`: its PSS is the swap PSS, its unique pages the swap
+ * USS). Without `swap`, swap PSS and swap USS equal swap (the caller marks them
+ * unknown). PSS is rounded to a byte.
  *
  * @example
  * ```ts
  * import { createProcessAccount, PSS, RSS } from "./frame_table.ts";
  * import { createScanTally } from "./pagemap_scan.ts";
- * import { processFigures } from "./usage.ts";
+ * import { slotUsage } from "./usage.ts";
+ * const tally = createScanTally(2);
+ * tally.exclusiveAnon[1] = 2; // two pages of mapping 1 the scan settled as mapped once
+ * const account = createProcessAccount(2);
+ * const usage = slotUsage(tally, account, 1, 4096);
+ * [usage.uss, usage.pss, usage.rss]; // [8192, 8192, 8192]
+ * ```
+ */
+export function slotUsage(
+  tally: ScanTally,
+  account: ProcessAccount,
+  slot: number,
+  pageSize: number,
+  swap: ProcessAccount | null = null,
+): Usage {
+  const figures = account.figures;
+  const base = slot * FIELDS;
+  const anon = tally.exclusiveAnon[slot] * pageSize;
+  const file = tally.exclusiveFile[slot] * pageSize;
+  const hugetlb = tally.exclusiveHugetlb[slot] * pageSize;
+  return {
+    uss: anon + file + figures[base + USS_ANON] + figures[base + USS_FILE],
+    ussAnon: anon + figures[base + USS_ANON],
+    ussFile: file + figures[base + USS_FILE],
+    pss: Math.round(anon + file + figures[base + PSS]),
+    rss: anon + file + figures[base + RSS],
+    ram: anon + file + figures[base + RAM],
+    swap: tally.swapped[slot] * pageSize,
+    // Swap slots accounted like frames (PSS per reference, unique when the
+    // references are the process's own); without them, as if none were shared.
+    swapPss: swap ? Math.round(swap.figures[base + PSS]) : tally.swapped[slot] * pageSize,
+    swapUss: swap ? swap.figures[base + USS_ANON] : tally.swapped[slot] * pageSize,
+    hugetlb: hugetlb + figures[base + HUGETLB],
+    hugetlbUss: hugetlb + figures[base + HUGETLB_USS],
+  };
+}
+
+/**
+ * A process's total over its `slots` slots: the sum of each {@link slotUsage}
+ * (PSS summed from each slot's rounded PSS, so rows add up exactly).
+ *
+ * @example
+ * ```ts
+ * import { createProcessAccount, PSS, RSS } from "./frame_table.ts";
+ * import { createScanTally } from "./pagemap_scan.ts";
+ * import { processTotal } from "./usage.ts";
  * const tally = createScanTally(1);
  * tally.exclusiveAnon[0] = 2; // two pages the scan settled as mapped once
  * const account = createProcessAccount(1);
  * // What accountRefs adds for a frame shared with one other process:
  * account.figures[PSS] = 2048;
  * account.figures[RSS] = 4096;
- * const { total } = processFigures(tally, account, 1, 4096);
+ * const total = processTotal(tally, account, 1, 4096);
  * [total.uss, total.pss, total.rss]; // [8192, 10240, 12288]
+ * ```
+ */
+export function processTotal(
+  tally: ScanTally,
+  account: ProcessAccount,
+  slots: number,
+  pageSize: number,
+  swap: ProcessAccount | null = null,
+): Usage {
+  const total = emptyUsage();
+  for (let slot = 0; slot < Math.max(1, slots); slot++) {
+    addUsage(total, slotUsage(tally, account, slot, pageSize, swap));
+  }
+  return total;
+}
+
+/**
+ * A process's figures per slot ({@link slotUsage}) and in total ({@link processTotal}).
+ *
+ * @example
+ * ```ts
+ * import { createProcessAccount, PSS, RSS } from "./frame_table.ts";
+ * import { createScanTally } from "./pagemap_scan.ts";
+ * import { processFigures } from "./usage.ts";
+ * const tally = createScanTally(2);
+ * tally.exclusiveAnon[0] = 2;
+ * tally.exclusiveFile[1] = 1;
+ * const { perSlot, total } = processFigures(tally, createProcessAccount(2), 2, 4096);
+ * [perSlot[0].ussAnon, perSlot[1].ussFile, total.uss]; // [8192, 4096, 12288]
  * ```
  */
 export function processFigures(
@@ -142,31 +217,9 @@ export function processFigures(
   pageSize: number,
   swap: ProcessAccount | null = null,
 ): ProcessFigures {
-  const figures = account.figures;
   const perSlot: Usage[] = [];
-  const total = emptyUsage();
-  for (let slot = 0; slot < Math.max(1, slots); slot++) {
-    const base = slot * FIELDS;
-    const anon = tally.exclusiveAnon[slot] * pageSize;
-    const file = tally.exclusiveFile[slot] * pageSize;
-    const hugetlb = tally.exclusiveHugetlb[slot] * pageSize;
-    const usage: Usage = {
-      uss: anon + file + figures[base + USS_ANON] + figures[base + USS_FILE],
-      ussAnon: anon + figures[base + USS_ANON],
-      ussFile: file + figures[base + USS_FILE],
-      pss: Math.round(anon + file + figures[base + PSS]),
-      rss: anon + file + figures[base + RSS],
-      ram: anon + file + figures[base + RAM],
-      swap: tally.swapped[slot] * pageSize,
-      // Swap slots accounted like frames (PSS per reference, unique when the
-      // references are the process's own); without them, as if none were shared.
-      swapPss: swap ? Math.round(swap.figures[base + PSS]) : tally.swapped[slot] * pageSize,
-      swapUss: swap ? swap.figures[base + USS_ANON] : tally.swapped[slot] * pageSize,
-      hugetlb: hugetlb + figures[base + HUGETLB],
-      hugetlbUss: hugetlb + figures[base + HUGETLB_USS],
-    };
-    if (slot < slots) perSlot.push(usage);
-    addUsage(total, usage);
+  for (let slot = 0; slot < slots; slot++) {
+    perSlot.push(slotUsage(tally, account, slot, pageSize, swap));
   }
-  return { perSlot, total };
+  return { perSlot, total: processTotal(tally, account, slots, pageSize, swap) };
 }

@@ -47,7 +47,7 @@ export function keyedRows(result: ViewResult): KeyedRow[] {
     case "groups":
       return result.groups.map((row) => ({ key: row.group, row, figures: row }));
     case "mappings":
-      return result.mappings.map((row) => ({
+      return Array.from(result.mappings, (row) => ({
         key: `${row.vma.start} ${mappingLabel(row)}`,
         row,
         figures: row,

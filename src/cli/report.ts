@@ -42,9 +42,11 @@ function mappingKind(mapping: MappingReport): MappingSummary["kind"] {
  * ```
  */
 export function summarizeMappings(report: ProcessReport, keep: number): MappingSummary[] {
-  const rows = (report.mappings ?? [])
-    .filter((mapping) => mapping.usage.rss + mapping.usage.hugetlb + mapping.usage.swap > 0)
-    .sort((a, b) => b.usage.uss - a.usage.uss || b.usage.rss - a.usage.rss);
+  const rows: MappingReport[] = [];
+  for (const mapping of report.mappings ?? []) {
+    if (mapping.usage.rss + mapping.usage.hugetlb + mapping.usage.swap > 0) rows.push(mapping);
+  }
+  rows.sort((a, b) => b.usage.uss - a.usage.uss || b.usage.rss - a.usage.rss);
   const kept: MappingSummary[] = rows.slice(0, keep).map((mapping) => ({
     label: mappingLabel(mapping),
     kind: mappingKind(mapping),

@@ -30,11 +30,12 @@ import {
   sumUsages,
 } from "../accounting/group.ts";
 import { clearFrameRefs, createFrameRefs, type FrameRefs } from "../accounting/pagemap_scan.ts";
-import { processFigures, type Usage } from "../accounting/usage.ts";
+import { processTotal, slotUsage, type Usage } from "../accounting/usage.ts";
 import { openKpagecount } from "../procfs/kpagecount.ts";
 import { readStat } from "../procfs/process_info.ts";
 import type { GroupReport, GroupSpec } from "./aggregate.ts";
 import { type MeasureContext, openContext } from "./context.ts";
+import { mappingList } from "./mapping_list.ts";
 import { type SwapCensus, swapCensus } from "./swap_census.ts";
 import {
   type CountProgress,
@@ -183,17 +184,14 @@ function reportOf(state: RunState, job: Job, withMappings: boolean): ProcessRepo
   const outcome = job.outcome!;
   if (outcome.kind === "report") return outcome.report;
   const { scan } = outcome;
-  const figures = processFigures(
-    scan.tally,
-    job.account!,
-    scan.slots,
-    state.context.pageSize,
-    job.swapAccount,
-  );
+  const { pageSize } = state.context;
+  const account = job.account!;
+  const swapAccount = job.swapAccount;
+  const total = processTotal(scan.tally, account, scan.slots, pageSize, swapAccount);
   const notes: string[] = [];
   // Swap slots are told apart only with the census, and are the process's own
   // for sure only when every process with swap could be read.
-  const unknown: (keyof Usage)[] = figures.total.swap === 0
+  const unknown: (keyof Usage)[] = total.swap === 0
     ? []
     : job.swapAccount === null
     ? ["swapPss", "swapUss"]
@@ -210,10 +208,17 @@ function reportOf(state: RunState, job: Job, withMappings: boolean): ProcessRepo
     state: "ok",
     error: null,
     method: "kpagecount",
-    usage: figures.total,
+    usage: total,
     ...(unknown.length > 0 ? { unknown } : {}),
-    ...(withMappings && scan.vmas
-      ? { mappings: scan.vmas.map((vma, index) => ({ vma, usage: figures.perSlot[index] })) }
+    // Each mapping's figures are made from the slot arrays when read: the
+    // arrays outlive the process's accounting only as long as the report.
+    ...(withMappings && scan.vmaAt
+      ? {
+        mappings: mappingList(scan.slots, (index) => ({
+          vma: scan.vmaAt!(index),
+          usage: slotUsage(scan.tally, account, index, pageSize, swapAccount),
+        })),
+      }
       : {}),
     notes,
   };

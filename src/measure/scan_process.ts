@@ -25,15 +25,16 @@ import { usageFromSmaps } from "../accounting/smaps_usage.ts";
 import { addUsage, emptyUsage, type Usage } from "../accounting/usage.ts";
 import { ProcError } from "../procfs/files.ts";
 import {
+  lineStarts,
   type MapRanges,
   parseMapRanges,
-  parseMaps,
   rangesOf,
   readMapsBytes,
   readSmaps,
   readSmapsRollup,
   type SmapsVma,
   type Vma,
+  vmaAt,
 } from "../procfs/maps.ts";
 import { openPagemap, readPagemap, readPagemapAsync } from "../procfs/pagemap.ts";
 import {
@@ -84,8 +85,8 @@ export interface ProcessScan {
   pid: number;
   stat: ProcessStat;
   uid: number;
-  /** The VMAs, when per-mapping figures were asked for. */
-  vmas: Vma[] | null;
+  /** VMA `index` (made on each call), when per-mapping figures were asked for. */
+  vmaAt: ((index: number) => Vma) | null;
   /** Slots the figures are kept in: one per VMA, or 1 for process totals. */
   slots: number;
   tally: ScanTally;
@@ -270,8 +271,8 @@ function tallyPrivateVmas(
 /** What a process's VMAs say: ranges, which to read, which are hugetlb. */
 interface ProcessMaps {
   ranges: MapRanges;
-  /** The VMAs as objects, when mappings were asked for. */
-  vmas: Vma[] | null;
+  /** VMA `index` as an object, when mappings were asked for. */
+  vmaAt: ((index: number) => Vma) | null;
   /** Per VMA: read its pagemap. */
   selected: Uint8Array;
   /** Per VMA: hugetlb (never trust bit 56, count only in the hugetlb figures). */
@@ -296,15 +297,22 @@ function readProcessMaps(
       selected[index] = holdsSharedPages(smaps[index]) ? 1 : 0;
       hugetlb[index] = smaps[index].smaps.kernelPageSize > pageSize ? 1 : 0;
     }
-    return { ranges, vmas: withMappings ? smaps : null, selected, hugetlb, smaps };
+    const vmaAt = withMappings ? (index: number) => smaps[index] : null;
+    return { ranges, vmaAt, selected, hugetlb, smaps };
   }
   const bytes = readMapsBytes(context.procRoot, pid);
-  // The text is parsed once: into objects when mappings are wanted, else straight into ranges.
-  const vmas = withMappings ? parseMaps(new TextDecoder().decode(bytes), pageSize) : null;
-  const ranges = vmas ? rangesOf(vmas, pageSize) : parseMapRanges(bytes, pageSize);
+  const ranges = parseMapRanges(bytes, pageSize);
+  let vmaOf: ((index: number) => Vma) | null = null;
+  if (withMappings) {
+    // A VMA's object is made from its line when a view shows it: objects for
+    // tens of thousands of VMAs would outweigh everything else measuring keeps.
+    const text = new TextDecoder().decode(bytes);
+    const starts = lineStarts(text);
+    vmaOf = (index) => vmaAt(text, starts, ranges, index);
+  }
   return {
     ranges,
-    vmas,
+    vmaAt: vmaOf,
     selected: new Uint8Array(ranges.count).fill(1),
     hugetlb: new Uint8Array(ranges.count),
     smaps: null,
@@ -532,7 +540,7 @@ export async function scanProcess(
     }
     return {
       kind: "scan",
-      scan: { pid, stat, uid, vmas: maps.vmas, slots, tally, vss: status.virtual },
+      scan: { pid, stat, uid, vmaAt: maps.vmaAt, slots, tally, vss: status.virtual },
     };
   } catch (error) {
     return { kind: "report", report: reportForError(context, pid, error, stat, uid) };

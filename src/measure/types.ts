@@ -38,6 +38,19 @@ export interface MappingReport {
   usage: Usage;
 }
 
+/**
+ * A process's mappings, in order: an array, or rows made one at a time on
+ * demand from compact figures (a JVM has 100,000 mappings; objects for all of
+ * them would cost more than the measurement). Read it by index (`at`, never
+ * `[index]`) or iterate it; `[...list]` makes an array.
+ */
+export interface MappingList extends Iterable<MappingReport> {
+  /** Number of mappings. */
+  readonly length: number;
+  /** The mapping at `index` (made anew on each call when the list is compact). */
+  at(index: number): MappingReport | undefined;
+}
+
 /** The measurement of one process. */
 export interface ProcessReport {
   /** The process ID. */
@@ -63,7 +76,7 @@ export interface ProcessReport {
   /** Figures of `usage` that could not be known (shown as null or "-"), if any. */
   unknown?: (keyof Usage)[];
   /** Per-mapping figures, when asked for; they add up to `usage` exactly. */
-  mappings?: MappingReport[];
+  mappings?: MappingList;
   /** Things the reader should know about these figures (e.g. frames kept moving). */
   notes: string[];
 }

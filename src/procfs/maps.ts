@@ -100,25 +100,49 @@ function pageNumber(hex: string, pageSize: number): number {
  * ```
  */
 export function parseMapsLine(line: string, pageSize: number): Vma | null {
-  const dash = line.indexOf("-");
-  const afterEnd = line.indexOf(" ", dash + 1);
-  const afterPerms = line.indexOf(" ", afterEnd + 1);
-  const afterOffset = line.indexOf(" ", afterPerms + 1);
-  const afterDevice = line.indexOf(" ", afterOffset + 1);
-  if (dash <= 0 || afterEnd < 0 || afterPerms < 0 || afterOffset < 0 || afterDevice < 0) {
-    return null;
-  }
-  const afterInode = line.indexOf(" ", afterDevice + 1);
-  const inodeEnd = afterInode < 0 ? line.length : afterInode;
-  const start = line.slice(0, dash);
-  const end = line.slice(dash + 1, afterEnd);
-  const inodeText = line.slice(afterDevice + 1, inodeEnd);
-  const perms = line.slice(afterEnd + 1, afterPerms);
+  return vmaOfText(line, 0, line.length, pageSize, null, 0);
+}
+
+/**
+ * The VMA of the line of `text` from `from` to `to` (its newline excluded), or
+ * null when it is not a maps line. With `known` (ranges parsed from the same
+ * text, whose VMA `index` this is), the line is trusted: its numbers come from
+ * there, unchecked.
+ */
+function vmaOfText(
+  text: string,
+  from: number,
+  to: number,
+  pageSize: number,
+  known: MapRanges | null,
+  index: number,
+): Vma | null {
+  const dash = text.indexOf("-", from);
+  const afterEnd = text.indexOf(" ", dash + 1);
+  const afterPerms = text.indexOf(" ", afterEnd + 1);
+  const afterOffset = text.indexOf(" ", afterPerms + 1);
+  const afterDevice = text.indexOf(" ", afterOffset + 1);
   if (
-    !HEX.test(start) || !HEX.test(end) || !PERMS.test(perms) || !DECIMAL.test(inodeText) ||
-    !HEX.test(line.slice(afterPerms + 1, afterOffset))
+    dash <= from || afterEnd < 0 || afterPerms < 0 || afterOffset < 0 || afterDevice < 0 ||
+    afterDevice >= to
   ) return null;
-  let path = afterInode < 0 ? "" : line.slice(afterInode + 1).trimStart();
+  let afterInode = text.indexOf(" ", afterDevice + 1);
+  if (afterInode >= to) afterInode = -1;
+  const start = text.slice(from, dash);
+  const end = text.slice(dash + 1, afterEnd);
+  const perms = text.slice(afterEnd + 1, afterPerms);
+  const offset = text.slice(afterPerms + 1, afterOffset);
+  let inode: number;
+  if (known) inode = known.inode[index];
+  else {
+    const inodeText = text.slice(afterDevice + 1, afterInode < 0 ? to : afterInode);
+    if (
+      !HEX.test(start) || !HEX.test(end) || !PERMS.test(perms) || !DECIMAL.test(inodeText) ||
+      !HEX.test(offset)
+    ) return null;
+    inode = Number(inodeText);
+  }
+  let path = afterInode < 0 ? "" : text.slice(afterInode + 1, to).trimStart();
   let deleted = false;
   if (path.endsWith(DELETED_SUFFIX)) {
     deleted = true;
@@ -127,12 +151,12 @@ export function parseMapsLine(line: string, pageSize: number): Vma | null {
   return {
     start,
     end,
-    startPage: pageNumber(start, pageSize),
-    endPage: pageNumber(end, pageSize),
+    startPage: known ? known.startPage[index] : pageNumber(start, pageSize),
+    endPage: known ? known.endPage[index] : pageNumber(end, pageSize),
     perms,
-    offset: line.slice(afterPerms + 1, afterOffset),
-    device: line.slice(afterOffset + 1, afterDevice),
-    inode: Number(inodeText),
+    offset,
+    device: text.slice(afterOffset + 1, afterDevice),
+    inode,
     path,
     deleted,
   };
@@ -157,11 +181,15 @@ export function parseMapsLine(line: string, pageSize: number): Vma | null {
  */
 export function parseMaps(text: string, pageSize: number): Vma[] {
   const vmas: Vma[] = [];
-  for (const line of text.split("\n")) {
-    if (line === "") continue;
-    const vma = parseMapsLine(line, pageSize);
-    if (!vma) throw new SyntaxError(`not a maps line: ${JSON.stringify(line)}`);
-    vmas.push(vma);
+  for (let from = 0; from < text.length;) {
+    const newline = text.indexOf("\n", from);
+    const to = newline < 0 ? text.length : newline;
+    if (to > from) {
+      const vma = vmaOfText(text, from, to, pageSize, null, 0);
+      if (!vma) throw new SyntaxError(`not a maps line: ${JSON.stringify(text.slice(from, to))}`);
+      vmas.push(vma);
+    }
+    from = to + 1;
   }
   return vmas;
 }
@@ -301,6 +329,67 @@ const HEX_VALUES = Int8Array.from(
     code >= 0x30 && code <= 0x39 ? code - 0x30 : code >= 0x61 && code <= 0x66 ? code - 0x57 : -1,
 );
 
+const PERM_LETTERS = [0x72, 0x77, 0x78]; // r w x
+
+/** Whether `bytes` at `at` hold `[r-][w-][x-][sp]` and a space. */
+function validPerms(bytes: Uint8Array, at: number): boolean {
+  for (let index = 0; index < 3; index++) {
+    const code = bytes[at + index];
+    if (code !== PERM_LETTERS[index] && code !== 0x2d) return false;
+  }
+  const sharing = bytes[at + 3];
+  return (sharing === 0x73 || sharing === 0x70) && bytes[at + 4] === SPACE;
+}
+
+/**
+ * Where each non-empty line of a maps `text` starts: the lines of the VMAs
+ * that {@link parseMapRanges} found in the same text, in the same order.
+ *
+ * @example
+ * ```ts
+ * import { lineStarts } from "./maps.ts";
+ * lineStarts("1000-2000 r--p 0 00:00 0\n3000-4000 rw-p 0 00:00 0\n"); // Uint32Array [0, 25]
+ * ```
+ */
+export function lineStarts(text: string): Uint32Array {
+  const starts: number[] = [];
+  for (let from = 0; from < text.length;) {
+    const newline = text.indexOf("\n", from);
+    const to = newline < 0 ? text.length : newline;
+    if (to > from) starts.push(from);
+    from = to + 1;
+  }
+  return Uint32Array.from(starts);
+}
+
+/**
+ * VMA `index` of `ranges` (parsed from the same maps text), made from its line
+ * of `text` (starting at `starts[index]`, see {@link lineStarts}): a process's
+ * VMAs become objects when a view shows them, not all at once.
+ *
+ * @throws {SyntaxError} when there is no such line, or it is not a maps line.
+ * @example
+ * ```ts
+ * import { lineStarts, parseMapRanges, vmaAt } from "./maps.ts";
+ * const text = "55d1c000-55d1e000 r-xp 00001000 fd:01 1054 /usr/bin/cat\n" +
+ *   "7ffc9000-7ffca000 rw-p 00000000 00:00 0 [stack]\n";
+ * const ranges = parseMapRanges(new TextEncoder().encode(text), 4096);
+ * const vma = vmaAt(text, lineStarts(text), ranges, 1);
+ * [vma.path, vma.startPage]; // ["[stack]", 0x7ffc9]
+ * ```
+ */
+export function vmaAt(text: string, starts: Uint32Array, ranges: MapRanges, index: number): Vma {
+  if (index >= ranges.count || index >= starts.length) {
+    throw new SyntaxError(`no maps line ${index}`);
+  }
+  const from = starts[index];
+  const newline = text.indexOf("\n", from);
+  const to = newline < 0 ? text.length : newline;
+  const vma = vmaOfText(text, from, to, 0, ranges, index);
+  if (!vma) throw new SyntaxError(`not a maps line: ${JSON.stringify(text.slice(from, to))}`);
+  return vma;
+}
+
 /** A line of `bytes` from `start`, for error messages. */
 function lineAt(bytes: Uint8Array, start: number): string {
   const end = bytes.indexOf(NEWLINE, start);
@@ -367,6 +456,7 @@ export function parseMapRanges(bytes: Uint8Array, pageSize: number): MapRanges {
       if (field === 0) startPage[count] = pages;
       else if (field === 1) {
         endPage[count] = pages;
+        ok = ok && validPerms(bytes, at);
         at += 5; // "rwxp "
       } else offsetPage[count] = pages;
     }

@@ -31,7 +31,7 @@ function field(column: Column<unknown>, value: Cell): string {
 
 function* records<Kind extends RowKind>(
   kind: Kind,
-  rows: readonly RowOf[Kind][],
+  rows: Iterable<RowOf[Kind]>,
   ids: readonly string[],
   context: ColumnContext,
 ): Generator<string> {

@@ -8,7 +8,7 @@
 import type { FileReport, GroupReport } from "../measure/aggregate.ts";
 import type { MappingReport } from "../measure/types.ts";
 import { figuresJson } from "./measures.ts";
-import type { Accounting, ProcessRow, ViewResult } from "./result.ts";
+import type { Accounting, ProcessRow, Rows, ViewResult } from "./result.ts";
 
 /** A JSON object. */
 export type JsonObject = Record<string, unknown>;
@@ -180,7 +180,7 @@ export function resultJson(result: ViewResult): unknown {
     case "groups":
       return result.groups.map(groupJson);
     case "mappings":
-      return { ...processJson(result.process), mappings: result.mappings.map(mappingJson) };
+      return { ...processJson(result.process), mappings: Array.from(result.mappings, mappingJson) };
     case "files":
       return result.process
         ? {
@@ -199,7 +199,7 @@ export function resultJson(result: ViewResult): unknown {
 function* objectWithArrayText<Item>(
   head: JsonObject,
   key: string,
-  items: readonly Item[],
+  items: Rows<Item>,
   toJson: (item: Item) => JsonObject,
 ): Generator<string> {
   const opening = JSON.stringify(head, null, 2);
@@ -210,7 +210,7 @@ function* objectWithArrayText<Item>(
   } else {
     yield `  ${JSON.stringify(key)}: [`;
     for (let index = 0; index < items.length; index++) {
-      const text = JSON.stringify(toJson(items[index]), null, 2).replaceAll("\n", "\n    ");
+      const text = JSON.stringify(toJson(items.at(index)!), null, 2).replaceAll("\n", "\n    ");
       yield `    ${text}${index < items.length - 1 ? "," : ""}`;
     }
     yield "  ]";

@@ -6,7 +6,8 @@
 
 import type { Usage } from "../accounting/usage.ts";
 import { type FileReport, type GroupReport, mappingLabel } from "../measure/aggregate.ts";
-import type { MappingReport, ProcessReport } from "../measure/types.ts";
+import { mappingList } from "../measure/mapping_list.ts";
+import type { MappingList, ProcessReport } from "../measure/types.ts";
 import { MEASURES } from "./measures.ts";
 
 /**
@@ -39,8 +40,58 @@ export interface Ordering {
 }
 
 /**
+ * The indexes of `count` rows in the order of `ordering.sort` (rows without
+ * figures last), reversed on request, the first `limit` kept. `rowAt` gives
+ * each row once: its fields are read then, not at each comparison.
+ *
+ * @example
+ * ```ts
+ * import { emptyUsage } from "../accounting/usage.ts";
+ * import { orderIndexes } from "./order.ts";
+ * const sizes = [4096, null, 8192];
+ * const rows = sizes.map((pss, pid) => ({ pid, usage: pss === null ? null : { ...emptyUsage(), pss } }));
+ * orderIndexes(rows.length, { sort: "pss", reverse: false, limit: 2 }, (index) => rows[index], {
+ *   usage: (row) => row.usage, id: (row) => row.pid, name: (row) => String(row.pid),
+ * }); // [2, 0]
+ * ```
+ */
+export function orderIndexes<T>(
+  count: number,
+  ordering: Ordering,
+  rowAt: (index: number) => T,
+  fields: RowFields<T>,
+): number[] {
+  const key = ordering.sort;
+  const figure: keyof Usage = MEASURES.find((measure) => measure.json === key)?.key ?? "uss";
+  const indexes = Array.from({ length: count }, (_, index) => index);
+  if (key !== null) {
+    const ids = new Float64Array(count);
+    // NaN: the row has no figures.
+    const values = new Float64Array(count);
+    const names: string[] = [];
+    for (let index = 0; index < count; index++) {
+      const row = rowAt(index);
+      ids[index] = fields.id(row);
+      if (key === "name") names.push(fields.name(row));
+      else values[index] = fields.usage(row)?.[figure] ?? NaN;
+    }
+    const compare = (a: number, b: number): number => {
+      if (key === "pid") return ids[a] - ids[b];
+      if (key === "name") return names[a].localeCompare(names[b]) || ids[a] - ids[b];
+      const missingA = Number.isNaN(values[a]);
+      const missingB = Number.isNaN(values[b]);
+      if (missingA || missingB) return Number(missingA) - Number(missingB) || ids[a] - ids[b];
+      return values[b] - values[a] || ids[a] - ids[b];
+    };
+    indexes.sort(compare);
+  }
+  if (ordering.reverse) indexes.reverse();
+  return ordering.limit === null ? indexes : indexes.slice(0, ordering.limit);
+}
+
+/**
  * Sorts rows by `ordering.sort` (rows without figures last), reverses on
- * request, and keeps the first `limit`.
+ * request, and keeps the first `limit` ({@link orderIndexes}).
  *
  * @example
  * ```ts
@@ -57,24 +108,9 @@ export interface Ordering {
  * ```
  */
 export function orderRows<T>(rows: readonly T[], ordering: Ordering, fields: RowFields<T>): T[] {
-  const key = ordering.sort;
-  const figure: keyof Usage = MEASURES.find((measure) => measure.json === key)?.key ?? "uss";
-  const compare = (a: T, b: T): number => {
-    if (key === null) return 0;
-    if (key === "pid") return fields.id(a) - fields.id(b);
-    if (key === "name") {
-      return fields.name(a).localeCompare(fields.name(b)) || fields.id(a) - fields.id(b);
-    }
-    const usageA = fields.usage(a);
-    const usageB = fields.usage(b);
-    if (!usageA || !usageB) {
-      return (usageA ? 0 : 1) - (usageB ? 0 : 1) || fields.id(a) - fields.id(b);
-    }
-    return usageB[figure] - usageA[figure] || fields.id(a) - fields.id(b);
-  };
-  const sorted = key === null ? [...rows] : [...rows].sort(compare);
-  if (ordering.reverse) sorted.reverse();
-  return ordering.limit === null ? sorted : sorted.slice(0, ordering.limit);
+  return orderIndexes(rows.length, ordering, (index) => rows[index], fields).map((index) =>
+    rows[index]
+  );
 }
 
 /**
@@ -125,7 +161,9 @@ export function orderGroups(groups: readonly GroupReport[], ordering: Ordering):
 }
 
 /**
- * Mappings ordered as asked (`pid` by address, `name` by file).
+ * Mappings ordered as asked (`pid` by address, `name` by file): a view of
+ * `mappings` in that order (each row read once to order them, then again when
+ * shown), or `mappings` itself when nothing is to change.
  *
  * @example
  * ```ts
@@ -134,19 +172,19 @@ export function orderGroups(groups: readonly GroupReport[], ordering: Ordering):
  * import { orderMappings } from "./order.ts";
  * const maps = "1000-2000 r--p 0 08:01 8 /usr/lib/b.so\n3000-4000 r--p 0 08:01 7 /lib/a.so\n";
  * const mappings = parseMaps(maps, 4096).map((vma) => ({ vma, usage: emptyUsage() }));
- * orderMappings(mappings, { sort: "name", reverse: false, limit: null }).map((m) => m.vma.path);
+ * const ordered = orderMappings(mappings, { sort: "name", reverse: false, limit: null });
+ * [...ordered].map((mapping) => mapping.vma.path);
  * // ["/lib/a.so", "/usr/lib/b.so"]
  * ```
  */
-export function orderMappings(
-  mappings: readonly MappingReport[],
-  ordering: Ordering,
-): MappingReport[] {
-  return orderRows(mappings, ordering, {
+export function orderMappings(mappings: MappingList, ordering: Ordering): MappingList {
+  if (ordering.sort === null && !ordering.reverse && ordering.limit === null) return mappings;
+  const indexes = orderIndexes(mappings.length, ordering, (index) => mappings.at(index)!, {
     usage: (mapping) => mapping.usage,
     id: (mapping) => mapping.vma.startPage,
     name: mappingLabel,
   });
+  return mappingList(indexes.length, (index) => mappings.at(indexes[index])!);
 }
 
 /**

@@ -9,7 +9,7 @@
 
 import type { Usage } from "../accounting/usage.ts";
 import type { FileReport, GroupReport } from "../measure/aggregate.ts";
-import type { MappingReport, Method, ProcessReport } from "../measure/types.ts";
+import type { MappingList, Method, ProcessReport } from "../measure/types.ts";
 
 /** A process as views show it: its report, its owner's name, maybe its command line. */
 export interface ProcessRow extends ProcessReport {
@@ -92,6 +92,9 @@ export interface GroupsResult extends ResultBase {
   accounting: Accounting | null;
 }
 
+/** Rows read by index: an array, or a list that makes each row when read ({@link MappingList}). */
+export type Rows<T> = Pick<readonly T[], "length" | "at">;
+
 /** One process's mappings. */
 export interface MappingsResult extends ResultBase {
   /** Tells the result kinds apart. */
@@ -99,7 +102,7 @@ export interface MappingsResult extends ResultBase {
   /** The process, its figures the total of every mapping. */
   process: ProcessRow;
   /** The rows shown, ordered and cut. */
-  mappings: MappingReport[];
+  mappings: MappingList;
   /** Mappings in all. */
   count: number;
 }

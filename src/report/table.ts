@@ -20,7 +20,7 @@ import {
 } from "./columns.ts";
 import { printable } from "./escape.ts";
 import { formatBytes, type Row, tableLines } from "./format.ts";
-import type { Accounting, ProcessRow, ViewResult } from "./result.ts";
+import type { Accounting, ProcessRow, Rows, ViewResult } from "./result.ts";
 
 /** How tables print. */
 export interface TableOptions {
@@ -104,7 +104,7 @@ function figureIds(usages: readonly (Usage | null)[], ram = false): string[] {
  */
 function rowsTable<Kind extends RowKind>(
   kind: Kind,
-  rows: readonly RowOf[Kind][],
+  rows: Rows<RowOf[Kind]>,
   ids: readonly string[],
   options: TableOptions,
   context: ColumnContext,
@@ -147,7 +147,7 @@ function rowsTable<Kind extends RowKind>(
           : ""
       );
     }
-    const row = rows[index];
+    const row = rows.at(index)!;
     const message = extra.message?.(row) ?? null;
     if (message === null) return columns.map((column) => text(column, row));
     return { cells: leading.map((column) => text(column, row)), message: printable(message) };
@@ -311,7 +311,7 @@ export function* resultTableLines(result: ViewResult, options: TableOptions): Ge
       yield* rowsTable("mapping", result.mappings, ids, options, context, {
         summaries: process.usage
           ? [{
-            row: { vma: result.mappings[0]?.vma, usage: process.usage } as RowOf["mapping"],
+            row: { vma: result.mappings.at(0)?.vma, usage: process.usage } as RowOf["mapping"],
             label: `total: ${printable(process.name ?? "?")} (${process.pid}), ${
               count(result.count, "mapping", "mappings")
             }, method ${process.method}`,

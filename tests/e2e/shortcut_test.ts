@@ -28,7 +28,7 @@ for (const [args, processes] of LAYOUTS) {
         reports.map((report) => ({
           state: report.state,
           usage: report.usage,
-          mappings: report.mappings?.map((mapping) => mapping.usage),
+          mappings: report.mappings && Array.from(report.mappings, (mapping) => mapping.usage),
         }));
       // The fixtures are stopped, but libc pages they share with processes that
       // come and go can change between two runs: a real difference repeats.

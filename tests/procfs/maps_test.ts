@@ -10,7 +10,15 @@
 // hugetlb pages reserved).
 
 import assert from "node:assert/strict";
-import { parseMaps, parseMapsLine, parseSmaps, type Vma } from "../../src/procfs/maps.ts";
+import {
+  lineStarts,
+  parseMapRanges,
+  parseMaps,
+  parseMapsLine,
+  parseSmaps,
+  type Vma,
+  vmaAt,
+} from "../../src/procfs/maps.ts";
 
 const PAGE = 4096;
 const TESTDATA = new URL("../../testdata/", import.meta.url);
@@ -379,4 +387,23 @@ Deno.test("parseSmaps: the real /proc/self/smaps agrees with a regex sum of the 
   for (const vma of vmas) {
     assert.equal(vma.smaps.size, (vma.endPage - vma.startPage) * PAGE, vma.start);
   }
+});
+
+Deno.test("vmaAt makes each VMA from its line as parseMaps does: edge cases and this process", () => {
+  const own = Deno.readTextFileSync("/proc/self/maps");
+  for (const text of [MAPS_TEXT, own, `${own}\n\n`]) {
+    const expected = parseMaps(text, PAGE);
+    const ranges = parseMapRanges(new TextEncoder().encode(text), PAGE);
+    const starts = lineStarts(text);
+    assert.equal(ranges.count, expected.length);
+    assert.equal(starts.length, expected.length);
+    expected.forEach((vma, index) => assert.deepEqual(vmaAt(text, starts, ranges, index), vma));
+    assert.throws(() => vmaAt(text, starts, ranges, expected.length), SyntaxError);
+  }
+});
+
+Deno.test("parseMapRanges refuses permissions that are not [r-][w-][x-][sp]", () => {
+  const line = "7f00-7f01 rwzp 00000000 00:00 0\n";
+  assert.equal(parseMapsLine(line.trim(), PAGE), null);
+  assert.throws(() => parseMapRanges(new TextEncoder().encode(line), PAGE), SyntaxError);
 });
