@@ -83,13 +83,14 @@ let readBuffer: Uint8Array | null = null;
 const decoder = new TextDecoder();
 
 /**
- * Reads the file at `path` to its end and hands its bytes to `use` (a view
- * valid only during the call). Procfs reports size 0, and a generic reader
+ * Reads the file at `path` to its end and hands its bytes to `use`: a view of
+ * a shared buffer, valid only during the call, unless `fresh` (a large file's
+ * bytes, assembled in an array of their own). Procfs reports size 0, and a generic reader
  * starts small and doubles: seven reads for a 2 KiB maps, each making the
  * kernel format it again from where it stopped. One large buffer takes most
  * files in one read, then one more to see the end.
  */
-function readWhole<T>(path: string, use: (bytes: Uint8Array) => T): T {
+function readWhole<T>(path: string, use: (bytes: Uint8Array, fresh: boolean) => T): T {
   let file: Deno.FsFile | null = null;
   try {
     file = Deno.openSync(path, { read: true });
@@ -105,11 +106,11 @@ function readWhole<T>(path: string, use: (bytes: Uint8Array) => T): T {
         filled = 0;
       }
     }
-    if (full.length === 0) return use(buffer.subarray(0, filled));
+    if (full.length === 0) return use(buffer.subarray(0, filled), false);
     const whole = new Uint8Array(full.length * buffer.length + filled);
     full.forEach((chunk, index) => whole.set(chunk, index * buffer.length));
     whole.set(buffer.subarray(0, filled), full.length * buffer.length);
-    return use(whole);
+    return use(whole, true);
   } catch (error) {
     throw toProcError(error, path);
   } finally {
@@ -142,7 +143,7 @@ export function readProcText(path: string): string {
  * ```
  */
 export function readProcBytes(path: string): Uint8Array {
-  return readWhole(path, (bytes) => bytes.slice());
+  return readWhole(path, (bytes, fresh) => fresh ? bytes : bytes.slice());
 }
 
 /**
