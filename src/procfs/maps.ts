@@ -320,6 +320,8 @@ export function rangesOf(vmas: readonly Vma[], pageSize: number): MapRanges {
 }
 
 const NEWLINE = 0x0a;
+/** The shortest maps line: "0-1 ---p 0 0:0 0" and its newline. */
+const MIN_LINE_BYTES = 17;
 const SPACE = 0x20;
 
 /** Value of each byte as a hex digit (lowercase, as the kernel prints), -1 otherwise. */
@@ -414,9 +416,10 @@ function lineAt(bytes: Uint8Array, start: number): string {
  * ```
  */
 export function parseMapRanges(bytes: Uint8Array, pageSize: number): MapRanges {
-  let lines = 0;
-  for (let at = bytes.indexOf(NEWLINE); at >= 0; at = bytes.indexOf(NEWLINE, at + 1)) lines++;
-  const ranges = createRanges(lines + 1);
+  // Room for as many lines as the shortest possible ones would make, rather
+  // than a pass to count them: untouched room costs no memory (pages of a new
+  // array are mapped when first written), and the pass cost ~5 ms for 65,000 VMAs.
+  const ranges = createRanges(Math.ceil(bytes.length / MIN_LINE_BYTES) + 1);
   const { startPage, endPage, offsetPage, device, inode } = ranges;
   const length = bytes.length;
   const pagesPerHigh = 0x1_0000_0000 / pageSize;
