@@ -16,6 +16,15 @@ const MAIN = `${ROOT}/main.ts`;
 /** True when the tests run as root (exact method, KSM, hugetlb, mounts). */
 export const IS_ROOT = Deno.uid() === 0;
 
+/**
+ * The machine's page size in bytes, as `getconf` says (not the tool's own
+ * probe): the fixtures size their regions in pages of it (4 KiB here; 16 or 64
+ * KiB on some arm64 servers).
+ */
+export const PAGE_SIZE = Number(
+  new TextDecoder().decode(new Deno.Command("getconf", { args: ["PAGESIZE"] }).outputSync().stdout),
+);
+
 /** The result of one CLI run. */
 export interface UssRun {
   code: number;

@@ -46,31 +46,17 @@ function* records<Kind extends RowKind>(
 }
 
 /**
- * Renders a result as CSV. `columns` (ids) replaces the default columns.
- *
- * @throws {ColumnError} for a column the view lacks.
- * @example
- * ```ts
- * import { renderCsv } from "./csv.ts";
- * renderCsv({ kind: "groups", by: "name", groups: [], members: null, accounting: null,
- *   method: "smaps", notes: [], exitCode: 0, memory: null }, null).split("\r\n")[0];
- * // "group,procs,uss,uss_sum,uss_anon,uss_file,pss,rss,ram,swap,swap_pss,swap_uss,hugetlb,hugetlb_uss,method"
- * ```
- */
-export function renderCsv(result: ViewResult, columns: readonly string[] | null): string {
-  return [...csvRecords(result, columns)].join("");
-}
-
-/**
- * The records of {@link renderCsv}, each with its `\r\n`, made as they are taken.
+ * A result as CSV records, each with its `\r\n`, made as they are taken.
+ * `columns` (ids) replaces the default columns.
  *
  * @throws {ColumnError} for a column the view lacks (when the header is taken).
  * @example
  * ```ts
  * import { csvRecords } from "./csv.ts";
  * const [header] = csvRecords({ kind: "groups", by: "name", groups: [], members: null,
- *   accounting: null, method: "smaps", notes: [], exitCode: 0, memory: null }, ["group"]);
- * header; // "group\r\n"
+ *   accounting: null, method: "smaps", notes: [], exitCode: 0, memory: null }, null);
+ * header;
+ * // "group,procs,uss,uss_sum,uss_anon,uss_file,pss,rss,ram,swap,swap_pss,swap_uss,hugetlb,hugetlb_uss,method\r\n"
  * ```
  */
 export function* csvRecords(

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { buildFixture, IS_ROOT, runUss, runUssJson, startFixture } from "../helpers.ts";
+import { buildFixture, IS_ROOT, PAGE_SIZE, runUss, runUssJson, startFixture } from "../helpers.ts";
 import { MAPPING_KEYS, PROCESS_KEYS, SIZE_KEYS } from "../json_schema.ts";
 
 type ProcessJson = Record<string, unknown> & {
@@ -234,7 +234,7 @@ Deno.test("--bytes prints exact integers; the default prints units", async () =>
   assert.equal(row[0], json[0].uss);
   assert.equal(row[1], json[0].uss_anon);
   assert.equal(row[4], json[0].rss);
-  assert.ok(row[0] > 300 * 4096, "USS covers the 300 written pages");
+  assert.ok(row[0] > 300 * PAGE_SIZE, "USS covers the 300 written pages");
 
   const human = await runUss([String(pid)]);
   assert.equal(human.code, 0);

@@ -25,6 +25,7 @@ import assert from "node:assert/strict";
 import {
   buildFixture,
   IS_ROOT,
+  PAGE_SIZE,
   readRollup,
   REPO_ROOT,
   runUss,
@@ -181,7 +182,7 @@ Deno.test("a thread ID stands for its process: measured once, noted, grouped, fi
     }
     assert.equal(group.rss, own.rss, "RSS counted once");
     // PSS of the vDSO moves a little as other processes come and go.
-    assert.ok(Math.abs(group.pss - own.pss!) <= 4096, `PSS ${group.pss} vs ${own.pss}`);
+    assert.ok(Math.abs(group.pss - own.pss!) <= PAGE_SIZE, `PSS ${group.pss} vs ${own.pss}`);
 
     const table = await runUss(["--group", `${pid},${tid}`]);
     assert.equal(table.code, EXIT_OK);

@@ -36,6 +36,7 @@ import {
   buildFixture,
   type Fixture,
   IS_ROOT,
+  PAGE_SIZE,
   promtoolCheck,
   readSetting,
   runUss,
@@ -934,7 +935,7 @@ Deno.test("-c pid,name,uss,uss%: columns in order, the share is USS / MemTotal",
   const reference = await runUssJson<ProcessJson[]>([String(pid)]);
   assert.equal(reference.code, 0, reference.stderr);
   const uss = reference.json[0].uss!;
-  assert.ok(uss >= PAGES * 4096, `USS ${uss} covers the region`);
+  assert.ok(uss >= PAGES * PAGE_SIZE, `USS ${uss} covers the region`);
   const share = (uss / memTotal) * 100;
 
   await t.step("CSV", async () => {

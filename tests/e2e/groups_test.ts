@@ -19,7 +19,7 @@
  */
 
 import assert from "node:assert/strict";
-import { IS_ROOT, runUss, runUssJson } from "../helpers.ts";
+import { IS_ROOT, PAGE_SIZE, runUss, runUssJson } from "../helpers.ts";
 import { AS_NOBODY, NOBODY_ID, prepareNobody } from "../env/env_support.ts";
 import {
   assertSizes,
@@ -42,7 +42,7 @@ import {
   type Workers,
 } from "./workers_support.ts";
 
-const PAGE = 4096;
+const PAGE = PAGE_SIZE;
 
 /** `uss --json PID...` of the given processes, all measured. */
 async function measureEach(pids: readonly number[]): Promise<ProcessJson[]> {

@@ -31,7 +31,7 @@ import { MAPPING_STRIDE, renderHtml, reportData, USAGE_FIELDS } from "../../src/
 import type { MappingSummary, ProcessRow, ReportResult } from "../../src/report/result.ts";
 import type { GroupReport } from "../../src/measure/aggregate.ts";
 import { colourCounts, decodePng, findChromium, launchChromium, type Page } from "../cdp.ts";
-import { IS_ROOT, runUss, runUssJson, skipOrFail } from "../helpers.ts";
+import { IS_ROOT, PAGE_SIZE, runUss, runUssJson, skipOrFail } from "../helpers.ts";
 import {
   cowFrames,
   groupModel,
@@ -41,7 +41,7 @@ import {
 } from "./workers_support.ts";
 
 const CHROMIUM = findChromium();
-const PAGE = 4096;
+const PAGE = PAGE_SIZE;
 const WIDTH = 1280, HEIGHT = 800;
 /** Areas must be proportional to figures within this (relative). */
 const TOLERANCE = 0.02;

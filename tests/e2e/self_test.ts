@@ -6,7 +6,14 @@
 // kernel does when no tool runs.
 
 import assert from "node:assert/strict";
-import { buildFixture, IS_ROOT, readRollup, runUssJson, startFixture } from "../helpers.ts";
+import {
+  buildFixture,
+  IS_ROOT,
+  PAGE_SIZE,
+  readRollup,
+  runUssJson,
+  startFixture,
+} from "../helpers.ts";
 
 interface Mapping {
   start: string;
@@ -31,7 +38,7 @@ Deno.test({
         1,
       );
       const [{ pid, region, pages }] = fixture.processes;
-      const expected = pages * 4096;
+      const expected = pages * PAGE_SIZE;
       const rollupBefore = await readRollup(pid);
       for (const deno of [copy, Deno.execPath()]) {
         const { code, json } = await runUssJson<{ method: string; mappings: Mapping[] }>(

@@ -12,7 +12,7 @@
  */
 
 import assert from "node:assert/strict";
-import { IS_ROOT, REPO_ROOT, runUss, runUssJson } from "../helpers.ts";
+import { IS_ROOT, PAGE_SIZE, REPO_ROOT, runUss, runUssJson } from "../helpers.ts";
 import { assertOneLine, literal } from "../env/env_support.ts";
 import {
   assertSizes,
@@ -33,7 +33,7 @@ import {
 } from "./workers_support.ts";
 import { LISTING_KEYS, MAPPING_KEYS, PROCESS_KEYS } from "../json_schema.ts";
 
-const PAGE = 4096;
+const PAGE = PAGE_SIZE;
 const METHOD = IS_ROOT ? "kpagecount" : "smaps";
 
 /** Runs a listing view (`uss --json` without PIDs) and checks its shape. */

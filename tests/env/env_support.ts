@@ -21,6 +21,7 @@ import type { ProcessJson } from "../json_schema.ts";
 import {
   buildFixture,
   type Fixture,
+  PAGE_SIZE,
   REPO_ROOT,
   type RunOptions,
   startFixture,
@@ -103,7 +104,7 @@ function sameJson(a: unknown, b: unknown): boolean {
 }
 
 /** How close PSS must stay to the references' range on a busy machine (one page). */
-export const BUSY_PSS_SLACK = 4096;
+export const BUSY_PSS_SLACK = PAGE_SIZE;
 
 /** The result of a comparison: the candidate's figures and whether the machine was quiet. */
 export interface Compared {

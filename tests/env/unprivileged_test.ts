@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import type { ProcessJson } from "../json_schema.ts";
-import { IS_ROOT, runUss, runUssJson } from "../helpers.ts";
+import { IS_ROOT, PAGE_SIZE, runUss, runUssJson } from "../helpers.ts";
 import {
   AS_NOBODY,
   assertMatchesRollup,
@@ -71,7 +71,10 @@ Deno.test({
       assert.equal(report.method, "smaps");
       assert.deepEqual(report.notes, []);
       assert.ok(report.uss! >= 3 << 20, `uss ${report.uss}`);
-      assert.ok(report.rss! - report.uss! >= SHARED_PAGES * 4096, "shared pages are not in USS");
+      assert.ok(
+        report.rss! - report.uss! >= SHARED_PAGES * PAGE_SIZE,
+        "shared pages are not in USS",
+      );
       const rollupNote = quiet ? "" : " (the machine was never quiet)";
       console.log(
         `65534: uss ${report.uss} pss ${report.pss} rss ${report.rss}; kernel rollup Pss ` +
