@@ -105,14 +105,6 @@ export function addUsage(total: Usage, part: Usage): Usage {
   return total;
 }
 
-/** The figures of one process, per slot (mapping) and in total. */
-export interface ProcessFigures {
-  /** One Usage per slot, in slot order. */
-  perSlot: Usage[];
-  /** The sum of `perSlot`: PSS is summed from each slot's rounded PSS, so rows add up exactly. */
-  total: Usage;
-}
-
 /**
  * The figures of slot `slot` (a mapping, or 0 for process totals): what the scan
  * settled at once (`tally`: pages mapped exactly once, swap entries) joined to
@@ -193,33 +185,4 @@ export function processTotal(
     addUsage(total, slotUsage(tally, account, slot, pageSize, swap));
   }
   return total;
-}
-
-/**
- * A process's figures per slot ({@link slotUsage}) and in total ({@link processTotal}).
- *
- * @example
- * ```ts
- * import { createProcessAccount, PSS, RSS } from "./frame_table.ts";
- * import { createScanTally } from "./pagemap_scan.ts";
- * import { processFigures } from "./usage.ts";
- * const tally = createScanTally(2);
- * tally.exclusiveAnon[0] = 2;
- * tally.exclusiveFile[1] = 1;
- * const { perSlot, total } = processFigures(tally, createProcessAccount(2), 2, 4096);
- * [perSlot[0].ussAnon, perSlot[1].ussFile, total.uss]; // [8192, 4096, 12288]
- * ```
- */
-export function processFigures(
-  tally: ScanTally,
-  account: ProcessAccount,
-  slots: number,
-  pageSize: number,
-  swap: ProcessAccount | null = null,
-): ProcessFigures {
-  const perSlot: Usage[] = [];
-  for (let slot = 0; slot < slots; slot++) {
-    perSlot.push(slotUsage(tally, account, slot, pageSize, swap));
-  }
-  return { perSlot, total: processTotal(tally, account, slots, pageSize, swap) };
 }

@@ -12,7 +12,7 @@
 // recorded count is below the process's own entries are "moved": listed once
 // in `moved` (the tool measures the process again with fresh counts), and
 // counted unique once (clamped). Groups are in group_test.ts;
-// how a process's figures are assembled (processFigures) is in usage_test.ts.
+// how a process's figures are assembled (slotUsage, processTotal) is in usage_test.ts.
 
 import assert from "node:assert/strict";
 import {

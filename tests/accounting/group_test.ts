@@ -31,7 +31,7 @@ import {
   sumUsages,
 } from "../../src/accounting/group.ts";
 import { createFrameRefs, createScanTally } from "../../src/accounting/pagemap_scan.ts";
-import { emptyUsage, processFigures, type Usage } from "../../src/accounting/usage.ts";
+import { emptyUsage, processTotal, type Usage } from "../../src/accounting/usage.ts";
 
 const PAGE = 4096;
 
@@ -93,7 +93,7 @@ function accountMember(
   tally.exclusiveFile[0] = member.exclusiveFile ?? 0;
   tally.exclusiveHugetlb[0] = member.exclusiveHugetlb ?? 0;
   tally.swapped[0] = member.swapped ?? 0;
-  const own = processFigures(tally, account, 1, PAGE).total;
+  const own = processTotal(tally, account, 1, PAGE);
   addGroupMember(totals, own, tally, PAGE);
   return own;
 }

@@ -1,5 +1,5 @@
-// Covers src/accounting/usage.ts (processFigures, emptyUsage, addUsage) and
-// src/accounting/smaps_usage.ts (usageFromSmaps). processFigures joins what the
+// Covers src/accounting/usage.ts (slotUsage, processTotal, emptyUsage, addUsage)
+// and src/accounting/smaps_usage.ts (usageFromSmaps). slotUsage joins what the
 // scan settled at once (pages with bit 56: unique, resident, full PSS; swap) to
 // what frame references added (accountRefs, covered in frame_table_test.ts),
 // per slot, rounding PSS once per slot so rows add up to the total. The rule
@@ -33,7 +33,13 @@ import {
   createScanTally,
   type ScanTally,
 } from "../../src/accounting/pagemap_scan.ts";
-import { addUsage, emptyUsage, processFigures, type Usage } from "../../src/accounting/usage.ts";
+import {
+  addUsage,
+  emptyUsage,
+  processTotal,
+  slotUsage,
+  type Usage,
+} from "../../src/accounting/usage.ts";
 import { usageFromSmaps } from "../../src/accounting/smaps_usage.ts";
 import { parseSmaps, type SmapsFields } from "../../src/procfs/maps.ts";
 
@@ -82,7 +88,10 @@ function figuresOf(scenario: Scenario) {
   accountRefs(table, refs, account, null, PAGE, () => 0);
   const tally = createScanTally(slots);
   scenario.tally?.(tally);
-  return processFigures(tally, account, slots, PAGE);
+  return {
+    perSlot: Array.from({ length: slots }, (_, slot) => slotUsage(tally, account, slot, PAGE)),
+    total: processTotal(tally, account, slots, PAGE),
+  };
 }
 
 Deno.test("exclusive tallies (bit 56) count as unique, resident and full PSS; swap in bytes", () => {
@@ -145,7 +154,7 @@ Deno.test("figures from frame references add to the scan's, field by field", () 
   figures[HUGETLB_USS] = 30 * PAGE;
   assert.equal(figures.length, FIELDS);
   assert.deepEqual(
-    processFigures(tally, account, 1, PAGE).total,
+    processTotal(tally, account, 1, PAGE),
     usage({
       uss: 33 * PAGE,
       ussAnon: 11 * PAGE,
