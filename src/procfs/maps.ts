@@ -162,6 +162,12 @@ function vmaOfText(
   };
 }
 
+/** Where the line of `text` starting at `from` ends: its newline, or the end of the text. */
+function lineEnd(text: string, from: number): number {
+  const newline = text.indexOf("\n", from);
+  return newline < 0 ? text.length : newline;
+}
+
 /**
  * Parses the text of `/proc/PID/maps` into VMAs, in address order.
  *
@@ -182,8 +188,7 @@ function vmaOfText(
 export function parseMaps(text: string, pageSize: number): Vma[] {
   const vmas: Vma[] = [];
   for (let from = 0; from < text.length;) {
-    const newline = text.indexOf("\n", from);
-    const to = newline < 0 ? text.length : newline;
+    const to = lineEnd(text, from);
     if (to > from) {
       const vma = vmaOfText(text, from, to, pageSize, null, 0);
       if (!vma) throw new SyntaxError(`not a maps line: ${JSON.stringify(text.slice(from, to))}`);
@@ -356,8 +361,7 @@ function validPerms(bytes: Uint8Array, at: number): boolean {
 export function lineStarts(text: string): Uint32Array {
   const starts: number[] = [];
   for (let from = 0; from < text.length;) {
-    const newline = text.indexOf("\n", from);
-    const to = newline < 0 ? text.length : newline;
+    const to = lineEnd(text, from);
     if (to > from) starts.push(from);
     from = to + 1;
   }
@@ -385,8 +389,7 @@ export function vmaAt(text: string, starts: Uint32Array, ranges: MapRanges, inde
     throw new SyntaxError(`no maps line ${index}`);
   }
   const from = starts[index];
-  const newline = text.indexOf("\n", from);
-  const to = newline < 0 ? text.length : newline;
+  const to = lineEnd(text, from);
   const vma = vmaOfText(text, from, to, 0, ranges, index);
   if (!vma) throw new SyntaxError(`not a maps line: ${JSON.stringify(text.slice(from, to))}`);
   return vma;

@@ -139,8 +139,8 @@ function rowsTable<Kind extends RowKind>(
       const summary = summaries[index - rows.length];
       const labelAt = columns.findIndex((column) => column.id === summary.labelColumn);
       const at = labelAt >= 0 ? labelAt : columns.findIndex((column) => !figure(column));
-      return columns.map((column, index) =>
-        index === at
+      return columns.map((column, position) =>
+        position === at
           ? summary.label
           : figure(column) || summary.also?.includes(column.id)
           ? text(column, summary.row)
