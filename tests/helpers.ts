@@ -43,6 +43,28 @@ export interface RunOptions {
   env?: Record<string, string>;
 }
 
+/** Runs a command and returns its exit code and output (never throws on failure). */
+export async function runCommand(
+  command: string[],
+  options: { env?: Record<string, string>; cwd?: string; signal?: AbortSignal } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(command[0], {
+    args: command.slice(1),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: options.env,
+    cwd: options.cwd,
+    signal: options.signal,
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
 /**
  * Runs `deno run <permissions> main.ts <args>` and collects its output.
  *
@@ -62,18 +84,7 @@ export async function runUss(args: string[], options: RunOptions = {}): Promise<
     MAIN,
     ...args,
   ];
-  const output = await new Deno.Command(command[0], {
-    args: command.slice(1),
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", ...(options.env ?? {}) },
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+  return await runCommand(command, { env: { NO_COLOR: "1", ...(options.env ?? {}) } });
 }
 
 /**

@@ -28,18 +28,13 @@ import {
   PAGE_SIZE,
   readRollup,
   REPO_ROOT,
+  runCommand,
   runUss,
   runUssJson,
   skipOrFail,
   startFixture,
 } from "../helpers.ts";
-import {
-  AS_NOBODY,
-  assertOneLine,
-  NOBODY_ID,
-  prepareNobody,
-  runCommand,
-} from "../env/env_support.ts";
+import { AS_NOBODY, assertOneLine, NOBODY_ID, prepareNobody } from "../env/env_support.ts";
 import type { GroupJson, ListingJson, MapsJson, ProcessJson } from "../json_schema.ts";
 import { euidOf, startWorkers, statOf, uniqueName } from "./workers_support.ts";
 

@@ -36,12 +36,13 @@ import {
   IS_ROOT,
   promtoolCheck,
   REPO_ROOT,
+  runCommand,
   runUss,
   runUssJson,
   skipOrFail,
   STRICT,
 } from "../helpers.ts";
-import { assertOneLine, literal, runCommand } from "../env/env_support.ts";
+import { assertOneLine, literal } from "../env/env_support.ts";
 import { type GroupJson, startWorkers, uniqueName, type Workers } from "./workers_support.ts";
 
 const EXIT_ENVIRONMENT = 3;

@@ -28,7 +28,15 @@
  */
 
 import assert from "node:assert/strict";
-import { buildFixture, IS_ROOT, runUss, runUssJson, skipOrFail, startFixture } from "../helpers.ts";
+import {
+  buildFixture,
+  IS_ROOT,
+  runCommand,
+  runUss,
+  runUssJson,
+  skipOrFail,
+  startFixture,
+} from "../helpers.ts";
 import type { GroupJson, MapsJson, ProcessJson } from "../json_schema.ts";
 
 /** Pages per region. */
@@ -54,13 +62,8 @@ async function run(
   args: string[],
 ): Promise<{ ok: boolean; output: string } | null> {
   try {
-    const result = await new Deno.Command(program, { args, stdout: "piped", stderr: "piped" })
-      .output();
-    const decoder = new TextDecoder();
-    return {
-      ok: result.success,
-      output: decoder.decode(result.stdout) + decoder.decode(result.stderr),
-    };
+    const result = await runCommand([program, ...args]);
+    return { ok: result.code === 0, output: result.stdout + result.stderr };
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return null;
     throw error;

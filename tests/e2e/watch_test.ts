@@ -29,6 +29,7 @@ import {
   type Fixture,
   IS_ROOT,
   REPO_ROOT,
+  runCommand,
   runUss,
   skipOrFail,
   startRunningFixture,
@@ -304,19 +305,8 @@ Deno.test("maps --watch 0.5 --count 3 PID: the growing mapping's delta", async (
 // On a terminal: tmux
 
 /** Runs tmux on its own server socket; returns its output (never throws on failure). */
-async function tmux(socket: string, args: string[]) {
-  const output = await new Deno.Command("tmux", {
-    args: ["-L", socket, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function tmux(socket: string, args: string[]) {
+  return runCommand(["tmux", "-L", socket, ...args]);
 }
 
 /** Runs tmux and returns stdout; fails on a non-zero exit. */

@@ -12,8 +12,8 @@
 import assert from "node:assert/strict";
 import denoConfig from "../../deno.json" with { type: "json" };
 import type { ProcessJson } from "../json_schema.ts";
-import { REPO_ROOT, runUssJson } from "../helpers.ts";
-import { assertSameWhenQuiet, figuresOf, runCommand, startIdle } from "./env_support.ts";
+import { REPO_ROOT, runCommand, runUssJson } from "../helpers.ts";
+import { assertSameWhenQuiet, figuresOf, startIdle } from "./env_support.ts";
 
 /** Bound on the compile step (type check, bundling, and a denort download attempt). */
 const COMPILE_TIMEOUT_MS = 45_000;

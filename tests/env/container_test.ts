@@ -15,12 +15,11 @@
 
 import assert from "node:assert/strict";
 import type { ProcessJson } from "../json_schema.ts";
-import { IS_ROOT, runUss, runUssJson } from "../helpers.ts";
+import { IS_ROOT, runCommand, runUss, runUssJson } from "../helpers.ts";
 import {
   assertMatchesRollup,
   assertOneLine,
   measureAgainstRollup,
-  runCommand,
   startIdle,
 } from "./env_support.ts";
 

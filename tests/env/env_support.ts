@@ -23,6 +23,7 @@ import {
   type Fixture,
   PAGE_SIZE,
   REPO_ROOT,
+  runCommand,
   type RunOptions,
   startFixture,
 } from "../helpers.ts";
@@ -287,28 +288,6 @@ export function assertOneLine(stderr: string, ...patterns: RegExp[]): string {
 /** `text` as a RegExp source that matches it literally. */
 export function literal(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-}
-
-/** Runs a command and returns its exit code and output (never throws on failure). */
-export async function runCommand(
-  command: string[],
-  options: { env?: Record<string, string>; cwd?: string; signal?: AbortSignal } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(command[0], {
-    args: command.slice(1),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: options.env,
-    cwd: options.cwd,
-    signal: options.signal,
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
 }
 
 /** Runs a command and throws with its output unless it exits 0. */

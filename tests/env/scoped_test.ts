@@ -7,14 +7,13 @@
 
 import assert from "node:assert/strict";
 import type { ProcessJson } from "../json_schema.ts";
-import { IS_ROOT, runUss, runUssJson } from "../helpers.ts";
+import { IS_ROOT, runCommand, runUss, runUssJson } from "../helpers.ts";
 import {
   assertOneLine,
   assertSameWhenQuiet,
   figuresOf,
   literal,
   mustRun,
-  runCommand,
   startIdle,
 } from "./env_support.ts";
 
