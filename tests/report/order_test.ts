@@ -23,11 +23,7 @@ function rows(): MappingReport[] {
 Deno.test("orderMappings: a list made on demand orders as the same rows in an array", () => {
   const array = rows();
   assert.ok(array.length > 20, `this process has ${array.length} mappings`);
-  let made = 0;
-  const list = mappingList(array.length, (index) => {
-    made++;
-    return structuredClone(array[index]);
-  });
+  const list = mappingList(array.length, (index) => structuredClone(array[index]));
   const fields = {
     usage: (row: MappingReport) => row.usage,
     id: (row: MappingReport) => row.vma.startPage,
@@ -53,5 +49,4 @@ Deno.test("orderMappings: a list made on demand orders as the same rows in an ar
     [...orderMappings(list, { sort: "uss", reverse: false, limit: null })].map((row) => row.vma),
     byUss.map((row) => row.vma),
   );
-  assert.ok(made > 0);
 });
