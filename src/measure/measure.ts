@@ -494,7 +494,12 @@ async function measureWith(
       group.methods.add(report.method);
     }
     if (report.state === "ok" && movedFrames(job) > 0) retry.push(job);
-    else finish(report);
+    else {
+      finish(report);
+      // Its report says all that is needed now; scans kept to the end grew the
+      // peak by ~12 KiB per process (22 MiB more for 1,800 more processes).
+      job.outcome = job.account = job.swapAccount = null;
+    }
   });
 
   for (let attempt = 2; retry.length > 0; attempt++) {

@@ -4,14 +4,17 @@
  * `cow`):
  *   - many entries: a parent with a 512 MiB region forks 8, then 32 workers
  *     (32 hold ~4 M more page-table entries, all pointing at shared frames);
- *   - many processes: a parent with an 8 MiB region forks 16, then 160 workers
- *     (what leaked per process, a batch left to the garbage collector, showed
- *     here: +0.37 MiB per process).
+ *   - many processes: a parent with an 8 MiB region forks 200, then 2,000
+ *     workers, as on a big server. What leaked per process showed here: a
+ *     batch left to the garbage collector (+0.37 MiB per process), and each
+ *     finished process's scan kept until the end (+22 MiB for 1,800 more).
  * The peak RSS of `uss --json` and `uss --by name --json`, both selecting the
  * tree by `--name`, with the larger tree must stay within 10 MiB of the peak
- * with the smaller. Peak
- * RSS is the kernel's ru_maxrss of the finished uss process, read through
- * Python's getrusage (python3 is on every machine; uss itself spawns nothing).
+ * with the smaller (16 MiB for 1,800 more processes: their reports, ~1 KiB
+ * each, are kept for sorting, and V8 grows its young generation over a longer
+ * run; measured 5-12 MiB). Peak RSS is the kernel's ru_maxrss of the finished uss
+ * process, read through Python's getrusage (python3 is on every machine; uss
+ * itself spawns nothing).
  *
  * Not a timed test: only memory is compared.
  *
@@ -22,12 +25,13 @@ import assert from "node:assert/strict";
 import { IS_ROOT, REPO_ROOT } from "../helpers.ts";
 import { startWorkers, uniqueName } from "./workers_support.ts";
 
-const TOLERANCE_MIB = 10;
-
-/** The two shapes: pages of the region, pages each worker writes, fewer and more workers. */
+/**
+ * The two shapes: pages of the region, pages each worker writes, fewer and more
+ * workers, and how much more memory (MiB) the larger tree may cost.
+ */
 const SHAPES = [
-  { what: "many entries", pages: 131_072, written: 1024, workers: [8, 32] },
-  { what: "many processes", pages: 2048, written: 8, workers: [16, 160] },
+  { what: "many entries", pages: 131_072, written: 1024, workers: [8, 32], tolerance: 10 },
+  { what: "many processes", pages: 2048, written: 1, workers: [200, 2000], tolerance: 16 },
 ] as const;
 
 /** The peak RSS (KiB) of one `uss ARGS` run, which must exit 0. */
@@ -54,7 +58,7 @@ for (const shape of SHAPES) {
   const [fewer, more] = shape.workers;
   Deno.test({
     name: `peak memory, ${shape.what}: ${more} forked workers stay within ` +
-      `${TOLERANCE_MIB} MiB of ${fewer} (root: exact method)`,
+      `${shape.tolerance} MiB of ${fewer} (root: exact method)`,
     ignore: !IS_ROOT,
     async fn() {
       const peaks: Record<string, Record<number, number>> = { listing: {}, "by name": {} };
@@ -79,7 +83,7 @@ for (const shape of SHAPES) {
             `(${grown.toFixed(1)} MiB more)`,
         );
         assert.ok(
-          grown <= TOLERANCE_MIB,
+          grown <= shape.tolerance,
           `${view}: ${more - fewer} more workers of ${shape.pages} pages cost ${
             grown.toFixed(1)
           } MiB`,
