@@ -34,6 +34,7 @@ import {
   type ProcessAccount,
   PSS,
   RAM,
+  resetFrameTable,
   RSS,
   setFrameCount,
   USS_ANON,
@@ -202,6 +203,23 @@ Deno.test("ensureFrame grows the table keeping recorded counts; PFNs from 2^32 a
   setFrameCount(table, 5000, 2);
   assert.equal(frameCount(table, 5000), 2);
   assert.throws(() => ensureFrame(table, 2 ** 32), RangeError);
+});
+
+Deno.test("resetFrameTable forgets every count, wherever it was recorded, also after growth", () => {
+  const table = createFrameTable(10_000);
+  // The first and last frames, both frames of one 32-bit word, a frame on each
+  // side of a 4 KiB page boundary of the array (2048 frames), a count beyond 16 bits.
+  const frames = [0, 2047, 2048, 4000, 4001, table.counts.length - 1];
+  for (const pfn of frames) setFrameCount(table, pfn, 3);
+  setFrameCount(table, 5000, 70_000);
+  ensureFrame(table, 50_000);
+  setFrameCount(table, 50_000, 1);
+  table.counts[table.counts.length - 1] = COUNT_PENDING;
+  resetFrameTable(table);
+  assert.ok(table.counts.every((value) => value === COUNT_UNKNOWN));
+  assert.equal(table.largeCounts.size, 0);
+  setFrameCount(table, 4000, 2);
+  assert.equal(frameCount(table, 4000), 2);
 });
 
 // ---- one process ----
