@@ -4,8 +4,6 @@
  * @module
  */
 
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-
 /**
  * Formats a byte count in binary units with one decimal (two below 10, so three
  * significant digits), or exactly when `exact` is set.
@@ -20,27 +18,30 @@ const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
  * ```
  */
 export function formatBytes(bytes: number, options: { exact?: boolean } = {}): string {
+  // It names nothing outside itself: the HTML report's page runs this very
+  // function (its source), so the page and the command line print bytes alike.
   if (options.exact) return String(Math.round(bytes));
   if (bytes === 0) return "0";
   const sign = bytes < 0 ? "-" : "";
   let value = Math.abs(bytes);
-  let unit = 0;
   if (value < 1024) return `${sign}${Math.round(value)} B`;
+  const prefixes = "KMGTP";
+  let unit = 0;
+  let text = "";
   // Decide the unit and precision on the rounded text, so 1048575 is "1.00 MiB"
   // rather than "1024.0 KiB", and 10239 is "10.0 KiB" rather than "10.00 KiB".
   // The rounded text's length says its size (value ≥ 0): "9.99" has 4 characters,
   // "10.00" 5; "1023.9" and "1024.0" compare as text. Tables format hundreds of
   // thousands of cells, and parsing the text back costs as much as making it.
-  let text = "";
   for (;;) {
     value /= 1024;
-    unit++;
     text = value.toFixed(2);
     if (text.length > 4) text = value.toFixed(1);
     if (text.length < 6 || (text.length === 6 && text < "1024.0")) break;
-    if (unit === UNITS.length - 1) break;
+    if (unit === prefixes.length - 1) break;
+    unit++;
   }
-  return `${sign}${text} ${UNITS[unit]}`;
+  return `${sign}${text} ${prefixes[unit]}iB`;
 }
 
 /** A column of a text table. */

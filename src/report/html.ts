@@ -24,6 +24,7 @@
  */
 
 import type { Usage } from "../accounting/usage.ts";
+import { formatBytes } from "./format.ts";
 import { MEASURES } from "./measures.ts";
 import type { Accounting, MachineMemory, MappingSummary, ReportResult } from "./result.ts";
 
@@ -410,8 +411,9 @@ const MARKUP = String.raw`
 
 /*
  * The page's script. Plain JavaScript in a raw string: no backticks and no
- * dollar-brace sequences inside. Text from processes only goes through
- * textContent, setAttribute and the JSON parser.
+ * dollar-brace sequences inside, but for the one substitution that brings in
+ * formatBytes. Text from processes only goes through textContent, setAttribute
+ * and the JSON parser.
  */
 const SCRIPT = String.raw`
 (function () {
@@ -428,23 +430,8 @@ const SCRIPT = String.raw`
     return node;
   }
 
-  // --- Formatting (as the command line prints bytes) ---
-  var UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-  function human(bytes) {
-    if (bytes === 0) return "0";
-    var sign = bytes < 0 ? "-" : "";
-    var value = Math.abs(bytes);
-    if (value < 1024) return sign + Math.round(value) + " B";
-    var unit = 0, text = "";
-    for (;;) {
-      value /= 1024;
-      unit++;
-      text = value.toFixed(2);
-      if (Number(text) >= 10) text = value.toFixed(1);
-      if (Number(text) < 1024 || unit === UNITS.length - 1) break;
-    }
-    return sign + text + " " + UNITS[unit];
-  }
+  // --- Formatting: the command line's own function, its source put here ---
+  var human = ${formatBytes.toString()};
   var grouping = new Intl.NumberFormat("en-US");
   function exact(bytes) { return grouping.format(Math.round(bytes)) + " bytes"; }
   // Control characters made visible, as the command line prints names.

@@ -27,6 +27,7 @@
 
 import assert from "node:assert/strict";
 import { emptyUsage, type Usage } from "../../src/accounting/usage.ts";
+import { formatBytes } from "../../src/report/format.ts";
 import { MAPPING_STRIDE, renderHtml, reportData, USAGE_FIELDS } from "../../src/report/html.ts";
 import type { MappingSummary, ProcessRow, ReportResult } from "../../src/report/result.ts";
 import type { GroupReport } from "../../src/measure/aggregate.ts";
@@ -569,6 +570,16 @@ Deno.test({
         const bytes = (cells: string[]) => cells.map((cell) => Number(cell.replace(/\D/g, "")));
         const uss = bytes(await column("USS"));
         assert.equal(uss.length, groupPids.length, "one row per member");
+        const printed = await page.evaluate<string[]>(`(() => {
+          const index = [...document.querySelectorAll("#table thead th")]
+            .findIndex((th) => th.textContent.startsWith("USS"));
+          return [...document.querySelectorAll("#table tbody tr")].map((tr) => tr.children[index].textContent);
+        })()`);
+        assert.deepEqual(
+          printed,
+          uss.map((value) => formatBytes(value)),
+          "sizes as uss prints them",
+        );
         assert.deepEqual(uss, [...uss].sort((a, b) => b - a), "largest USS first");
         const sortBy = async (header: string) => {
           const button = await page.evaluate<{ x: number; y: number }>(`(() => {
