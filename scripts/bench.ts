@@ -5,7 +5,9 @@
  * - dense: a C process with 4 GiB of private anonymous memory, every page written;
  * - sparse: a sleeping Deno process (~17 GiB virtual, ~40 MiB resident);
  * - many VMAs: a C process whose 65,000 × 2 written pages are split into 65,000
- *   VMAs by alternating protections (scripts/manyvmas.c): per-mapping costs.
+ *   VMAs by alternating protections (scripts/manyvmas.c): per-mapping costs;
+ * - reserved: the same beside 16 GiB of address space reserved and never
+ *   touched, as a JVM reserves its heap (sparse, yet read through pagemap).
  *
  * Contenders run round-robin in one run, each as a whole process (start-up
  * included): `uss PID`, `cat /proc/PID/smaps_rollup` (what the kernel itself
@@ -14,8 +16,8 @@
  * nothing measured), `uss bundled` (uss bundled by `deno bundle` into one
  * module, as `deno compile` would ship it: what loading ~35 modules costs at
  * start-up) and, on the dense shape, the assignment's literal algorithm
- * (scripts/seed_literal.ts). The many-VMAs shape times `uss PID`, `uss maps PID`,
- * cat and the empty Deno only; it needs vm.max_map_count above its VMA count,
+ * (scripts/seed_literal.ts). The many-VMAs shapes time `uss PID`, `uss maps PID`,
+ * cat and the empty Deno only; they need vm.max_map_count above their VMA count,
  * and raises it for the run when it is lower (cleanup restores it). Before
  * timing, uss's answer is checked against smaps_rollup (and the literal
  * algorithm, the bundle and `uss maps`), so a fast wrong answer shows.
@@ -23,7 +25,7 @@
  * informative lines beside them; exits 0 whatever the figures, 1 only when
  * something cannot run (a bundle that cannot be made is skipped, not fatal).
  *
- * Usage: `deno task bench [--rounds N] [--shapes dense,sparse,manyvmas]
+ * Usage: `deno task bench [--rounds N] [--shapes dense,sparse,manyvmas,reserved]
  * [--dense-mib N] [--vmas N]` (as root).
  *
  * @module
@@ -78,7 +80,9 @@ const OTHER_VMAS = 64;
 const AGREEMENT = 0.01;
 
 /** The shapes, in the order they run and are reported. */
-const SHAPES = ["dense", "sparse", "manyvmas"] as const;
+const SHAPES = ["dense", "sparse", "manyvmas", "reserved"] as const;
+/** Address space the "reserved" shape reserves beside its VMAs (GiB). */
+const RESERVED_GIB = 16;
 type ShapeName = typeof SHAPES[number];
 
 /** `deno run -A script args...`. */
@@ -388,7 +392,8 @@ async function main(): Promise<number> {
   const selected = parseShapes(values.shapes);
   if (!(rounds >= 1) || !(denseMib >= 1) || !(vmas >= 1) || !selected) {
     console.error(
-      "usage: bench.ts [--rounds N] [--shapes dense,sparse,manyvmas] [--dense-mib N] [--vmas N]",
+      "usage: bench.ts [--rounds N] [--shapes dense,sparse,manyvmas,reserved] [--dense-mib N] " +
+        "[--vmas N]",
     );
     return 2;
   }
@@ -414,13 +419,22 @@ async function main(): Promise<number> {
     }
 
     let manyPid = 0;
+    let reservedPid = 0;
     let mapCountLine = "";
-    if (selected.has("manyvmas")) {
+    if (selected.has("manyvmas") || selected.has("reserved")) {
       mapCountLine = ensureMaxMapCount(cleanup, vmas + OTHER_VMAS);
       console.error(`bench: ${mapCountLine}`);
-      console.error(`bench: starting the many-VMAs process (${vmas} VMAs of 2 written pages)`);
       const manyvmas = await compile("manyvmas", tmp);
-      manyPid = Number((await startAndReadLine(cleanup, [manyvmas, String(vmas)])).line);
+      const start = async (reservedGib: number) => {
+        console.error(
+          `bench: starting a many-VMAs process (${vmas} VMAs of 2 written pages, ` +
+            `${reservedGib} GiB reserved)`,
+        );
+        const command = [manyvmas, String(vmas), String(reservedGib)];
+        return Number((await startAndReadLine(cleanup, command)).line);
+      };
+      if (selected.has("manyvmas")) manyPid = await start(0);
+      if (selected.has("reserved")) reservedPid = await start(RESERVED_GIB);
     }
 
     let sparsePid = 0;
@@ -448,16 +462,16 @@ async function main(): Promise<number> {
         }`,
       );
     }
-    if (manyPid) {
-      const count = vmaCount(manyPid);
+    for (const [name, pid] of [["manyvmas", manyPid], ["reserved", reservedPid]] as const) {
+      if (!pid) continue;
+      const count = vmaCount(pid);
+      const reserved = name === "reserved" ? `, ${RESERVED_GIB} GiB reserved` : "";
       console.log(
-        `manyvmas: PID ${manyPid}, ${count} VMAs (${vmas} in the split region), Rss ${
-          mib(rollup(manyPid).Rss)
+        `${name}: PID ${pid}, ${count} VMAs (${vmas} in the split region${reserved}), Rss ${
+          mib(rollup(pid).Rss)
         }; ${mapCountLine}`,
       );
-      if (count < vmas) {
-        console.log(`manyvmas: fewer VMAs than asked for: the kernel merged some`);
-      }
+      if (count < vmas) console.log(`${name}: fewer VMAs than asked for: the kernel merged some`);
     }
     if (bundled) {
       const loads = Number.isFinite(modules) ? ` (main.ts loads ${modules})` : "";
@@ -473,6 +487,7 @@ async function main(): Promise<number> {
     if (densePid) await crossCheck("dense", densePid, { seed: true, bundle });
     if (sparsePid) await crossCheck("sparse", sparsePid, { bundle });
     if (manyPid) await crossCheck("manyvmas", manyPid, { maps: true });
+    if (reservedPid) await crossCheck("reserved", reservedPid, { maps: true });
 
     // The empty script lives outside the repo; --config makes it parse the same
     // deno.json that main.ts finds, so the difference is uss's own work.
@@ -497,15 +512,16 @@ async function main(): Promise<number> {
     if (sparsePid) {
       shapes.push({ name: "sparse", pid: sparsePid, contenders: oneProcess(sparsePid, false) });
     }
-    if (manyPid) {
+    for (const [name, pid] of [["manyvmas", manyPid], ["reserved", reservedPid]] as const) {
+      if (!pid) continue;
       shapes.push({
-        name: "manyvmas",
-        pid: manyPid,
+        name,
+        pid,
         contenders: [
-          { name: "uss", command: denoRun(MAIN, manyPid) },
+          { name: "uss", command: denoRun(MAIN, pid) },
           // One row per mapping: what 65,000 VMAs cost when each is reported.
-          { name: "maps", command: denoRun(MAIN, "maps", manyPid) },
-          { name: "cat", command: ["cat", `/proc/${manyPid}/smaps_rollup`] },
+          { name: "maps", command: denoRun(MAIN, "maps", pid) },
+          { name: "cat", command: ["cat", `/proc/${pid}/smaps_rollup`] },
           { name: "empty", command: emptyDeno },
         ],
       });
@@ -524,8 +540,8 @@ async function main(): Promise<number> {
     for (let i = 0; i < rssRuns; i++) {
       for (const shape of shapes) {
         await measureRss(`${shape.name} uss`, denoRun(MAIN, shape.pid));
-        if (shape.name === "manyvmas") {
-          await measureRss("manyvmas maps", denoRun(MAIN, "maps", shape.pid));
+        if (shape.name === "manyvmas" || shape.name === "reserved") {
+          await measureRss(`${shape.name} maps`, denoRun(MAIN, "maps", shape.pid));
         } else if (bundle) {
           await measureRss(`${shape.name} bundled`, denoRun(bundle.path, shape.pid));
         }
@@ -539,8 +555,14 @@ async function main(): Promise<number> {
     console.log(`\ntracked ratios (peak RSS: median of ${rssRuns} runs, ${RSS_METHOD})`);
     const rows: string[][] = [];
     for (const shape of shapes) {
-      const rowsOf = { dense: denseRows, sparse: sparseRows, manyvmas: manyVmasRows }[shape.name];
-      rows.push(...rowsOf((name) => medianOf(shape.timings!, name), peakBytes, bundle !== null));
+      const m = (name: string) => medianOf(shape.timings!, name);
+      rows.push(
+        ...(shape.name === "dense"
+          ? denseRows(m, peakBytes, bundle !== null)
+          : shape.name === "sparse"
+          ? sparseRows(m, peakBytes, bundle !== null)
+          : manyVmasRows(shape.name, m, peakBytes)),
+      );
     }
     rows.push(info("-", "empty deno peak RSS", mib(peakBytes("empty"))));
     console.log(renderTable(
@@ -632,39 +654,39 @@ function sparseRows(s: MedianOf, peakBytes: PeakOf, bundle: boolean): string[][]
   ];
 }
 
-/** The many-VMAs shape's rows of the tracked table. */
-function manyVmasRows(m: MedianOf, peakBytes: PeakOf): string[][] {
+/** The rows of a many-VMAs shape (`manyvmas` or `reserved`) in the tracked table. */
+function manyVmasRows(shape: string, m: MedianOf, peakBytes: PeakOf): string[][] {
   return [
     tracked(
-      "manyvmas",
+      shape,
       "uss / cat",
       `${(m("uss") / m("cat")).toFixed(2)}×`,
       `≤ ${TARGET_MANYVMAS_USS_OVER_CAT}×`,
       m("uss") / m("cat") <= TARGET_MANYVMAS_USS_OVER_CAT,
     ),
     tracked(
-      "manyvmas",
+      shape,
       "uss maps / cat",
       `${(m("maps") / m("cat")).toFixed(2)}×`,
       `≤ ${TARGET_MANYVMAS_MAPS_OVER_CAT}×`,
       m("maps") / m("cat") <= TARGET_MANYVMAS_MAPS_OVER_CAT,
     ),
     tracked(
-      "manyvmas",
+      shape,
       "uss peak RSS",
-      mib(peakBytes("manyvmas uss")),
+      mib(peakBytes(`${shape} uss`)),
       `≤ ${TARGET_PEAK_RSS_MIB} MiB`,
-      peakBytes("manyvmas uss") / MIB <= TARGET_PEAK_RSS_MIB,
+      peakBytes(`${shape} uss`) / MIB <= TARGET_PEAK_RSS_MIB,
     ),
     tracked(
-      "manyvmas",
+      shape,
       "uss maps peak RSS",
-      mib(peakBytes("manyvmas maps")),
+      mib(peakBytes(`${shape} maps`)),
       `≤ ${TARGET_PEAK_RSS_MIB} MiB`,
-      peakBytes("manyvmas maps") / MIB <= TARGET_PEAK_RSS_MIB,
+      peakBytes(`${shape} maps`) / MIB <= TARGET_PEAK_RSS_MIB,
     ),
-    info("manyvmas", "uss − empty deno", `${ms(m("uss") - m("empty"))} ms`),
-    info("manyvmas", "uss maps − uss", `${ms(m("maps") - m("uss"))} ms`),
+    info(shape, "uss − empty deno", `${ms(m("uss") - m("empty"))} ms`),
+    info(shape, "uss maps − uss", `${ms(m("maps") - m("uss"))} ms`),
   ];
 }
 

@@ -6,9 +6,11 @@
  * pagemap read per VMA, one output row per mapping) show here, where the dense
  * shape's single huge VMA hides them. Each VMA counts against vm.max_map_count
  * (65530 by default), which the benchmark checks before starting this.
+ * With RESERVED_GIB, it also reserves that much address space PROT_NONE and
+ * never touches it, as a JVM reserves its heap: a sparse process of many VMAs.
  * Prints its PID once the region is split, then waits to be killed.
  *
- * Usage: manyvmas [VMAs]   (default 65000)
+ * Usage: manyvmas [VMAs [RESERVED_GIB]]   (default 65000 0)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +19,10 @@
 
 int main(int argc, char **argv) {
     long vmas = argc > 1 ? atol(argv[1]) : 65000;
+    long reserved_gib = argc > 2 ? atol(argv[2]) : 0;
     long page = sysconf(_SC_PAGESIZE);
     size_t block = 2 * (size_t)page;
-    if (vmas < 1) {
+    if (vmas < 1 || reserved_gib < 0) {
         fprintf(stderr, "manyvmas: bad arguments\n");
         return 2;
     }
@@ -37,6 +40,12 @@ int main(int argc, char **argv) {
             perror("manyvmas: mprotect");
             return 1;
         }
+    }
+    if (reserved_gib > 0 &&
+        mmap(NULL, (size_t)reserved_gib << 30, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+             -1, 0) == MAP_FAILED) {
+        perror("manyvmas: mmap reservation");
+        return 1;
     }
     printf("%d\n", (int)getpid());
     fflush(stdout);

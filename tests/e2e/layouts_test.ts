@@ -304,6 +304,39 @@ Deno.test("cow, large: a region read in several chunks, two reads in flight, is 
   await assertCow(90_000);
 });
 
+// A large reservation beside few mappings is read through smaps first (only
+// what is resident is walked), beside tens of thousands through pagemap (smaps
+// would cost more per mapping than pagemap costs for the whole reservation).
+for (const vmas of [1000, 20_000]) {
+  Deno.test(`reserved: ${vmas} small mappings beside 16 GiB reserved (a JVM's shape) are exact`, async () => {
+    const binary = await buildFixture("layouts");
+    await using fixture = await startFixture<Announced & { hidden: string; hidden_end: string }>(
+      binary,
+      ["reserved", String(vmas), "16"],
+      1,
+    );
+    const [{ pid, page, region, end, hidden, hidden_end }] = fixture.processes;
+    const maps = await measureMaps(pid);
+    const small = rowsIn(maps, region, end);
+    assert.equal(small.length, vmas, "one row per small mapping");
+    const one = { uss: page, uss_anon: page, pss: page, rss: page };
+    for (const row of small) expectSizes(row, one, `mapping ${row.start}`);
+    // The guard pages around the PROT_NONE block may be merged with it or with
+    // their other neighbours: every row that overlaps the block counts.
+    const overlapping = maps.mappings.filter((row) =>
+      address(row.end) > address(hidden) && address(row.start) < address(hidden_end)
+    );
+    const sixteen = 16 * page;
+    expectSizes(sumRows(overlapping), {
+      uss: sixteen,
+      uss_anon: sixteen,
+      pss: sixteen,
+      rss: sixteen,
+    }, "written, then PROT_NONE");
+    await assertRollupAgrees(pid, maps);
+  });
+}
+
 Deno.test("shared: shmem mapped by parent and child is nobody's USS, half each of PSS", async () => {
   const binary = await buildFixture("layouts");
   const pages = 256;
