@@ -364,6 +364,19 @@ Deno.test("parseSmaps: look-alike keys (Pss_Dirty, MMUPageSize, …) and VmFlags
   ]);
 });
 
+Deno.test("parseSmaps: a field uss uses that is not `N kB` throws, naming it; others are ignored", () => {
+  const header = "7f60300e7000-7f60300ea000 rw-p 00000000 00:00 0 ";
+  const parse = (...fields: string[]) => parseSmaps([header, ...fields, ""].join("\n"), PAGE);
+  assert.equal(parse("Rss:   12 kB  ", "THPeligible: x")[0].smaps.rss, 12 * KB);
+  assert.throws(() => parse("Rss: twelve kB"), /smaps Rss is not a size in kB: "twelve kB"/);
+  assert.throws(() => parse("Anonymous: 12 MB"), /smaps Anonymous is not a size in kB/);
+  assert.throws(() => parse("Swap:"), /smaps Swap is not a size in kB/);
+  assert.throws(
+    () => parse("Rss: 1000000000000000000000 kB"), // beyond 2^53 bytes
+    /smaps Rss is not a size in kB: "1000000000000000000000 kB"/,
+  );
+});
+
 Deno.test("parseSmaps: a malformed VMA header throws a SyntaxError", () => {
   const text = SMAPS_TEXT.replace("7f60300e7000-7f60300ea000", "7f60300e7000+7f60300ea000");
   assert.throws(() => parseSmaps(text, PAGE), SyntaxError);
