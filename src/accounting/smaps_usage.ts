@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { SmapsFields } from "../procfs/maps.ts";
+import type { SmapsFields } from "../procfs/smaps.ts";
 import type { Usage } from "./usage.ts";
 
 /**
@@ -19,7 +19,7 @@ import type { Usage } from "./usage.ts";
  *
  * @example
  * ```ts
- * import { parseSmaps } from "../procfs/maps.ts";
+ * import { parseSmaps } from "../procfs/smaps.ts";
  * import { usageFromSmaps } from "./smaps_usage.ts";
  * const text = "7f00-7f04 rw-p 00000000 00:00 0\n" +
  *   "Rss:  16 kB\nPss:  12 kB\nShared_Dirty:  8 kB\nPrivate_Dirty:  8 kB\nAnonymous:  16 kB\n";

@@ -28,14 +28,17 @@ import {
   lineStarts,
   type MapRanges,
   parseMapRanges,
-  rangesOf,
   readMapsBytes,
-  readSmaps,
-  readSmapsRollup,
-  type SmapsVma,
   type Vma,
   vmaAt,
 } from "../procfs/maps.ts";
+import {
+  readSmaps,
+  readSmapsRollup,
+  smapsFieldsAt,
+  type SmapsTable,
+  smapsVmaAt,
+} from "../procfs/smaps.ts";
 import { openPagemap, readPagemap, readPagemapAsync } from "../procfs/pagemap.ts";
 import {
   type ProcessStat,
@@ -44,6 +47,7 @@ import {
   readStatus,
 } from "../procfs/process_info.ts";
 import { fileKey, type MeasureContext, rethrowSandbox } from "./context.ts";
+import { mappingList } from "./mapping_list.ts";
 import {
   type CountReader,
   fetchCounts,
@@ -227,12 +231,16 @@ function measureBySmaps(
     const usage = usageFromSmaps(readSmapsRollup(context.procRoot, pid));
     return { ...base, usage, ...unknown(usage) };
   }
+  const table = readSmaps(context.procRoot, pid, context.pageSize);
+  const count = table.ranges.count;
   const total = emptyUsage();
-  const mappings = readSmaps(context.procRoot, pid, context.pageSize).map((vma) => {
-    const usage = usageFromSmaps(vma.smaps);
-    addUsage(total, usage);
-    return { vma, usage };
-  });
+  for (let index = 0; index < count; index++) {
+    addUsage(total, usageFromSmaps(smapsFieldsAt(table, index)));
+  }
+  const mappings = mappingList(count, (index) => ({
+    vma: smapsVmaAt(table, index),
+    usage: usageFromSmaps(smapsFieldsAt(table, index)),
+  }));
   return { ...base, usage: total, mappings, ...unknown(total) };
 }
 
@@ -249,22 +257,22 @@ function smapsFirst(status: ProcessStatus, vmas: number, pageSize: number): bool
  * be the same frame twice in this one. Pages mapped once are unique, and smaps
  * already counted them exactly (per subpage, THP included).
  */
-function holdsSharedPages(vma: SmapsVma): boolean {
-  const fields = vma.smaps;
+function holdsSharedPages(table: SmapsTable, index: number): boolean {
+  const fields = smapsFieldsAt(table, index);
   return fields.sharedClean + fields.sharedDirty + fields.sharedHugetlb > 0;
 }
 
 /** Settles the VMAs smaps fully accounts (those whose pagemap was not read) into the tally. */
 function tallyPrivateVmas(
-  vmas: SmapsVma[],
+  table: SmapsTable,
   selected: Uint8Array,
   tally: ScanTally,
   pageSize: number,
   perVma: boolean,
 ): void {
-  for (let index = 0; index < vmas.length; index++) {
+  for (let index = 0; index < table.ranges.count; index++) {
     if (selected[index] === 1) continue;
-    const fields = vmas[index].smaps;
+    const fields = smapsFieldsAt(table, index);
     const slot = perVma ? index : 0;
     tally.exclusiveAnon[slot] += fields.anonymous / pageSize;
     tally.exclusiveFile[slot] += (fields.rss - fields.anonymous) / pageSize;
@@ -283,21 +291,21 @@ interface ProcessMaps {
   /** Per VMA: hugetlb (never trust bit 56, count only in the hugetlb figures). */
   hugetlb: Uint8Array;
   /** Smaps fields, when smaps was read. */
-  smaps: SmapsVma[] | null;
+  smaps: SmapsTable | null;
 }
 
 /** The VMAs of `pid` from its smaps: pagemap is read only where pages may be shared. */
 function readSmapsMaps(context: MeasureContext, pid: number, withMappings: boolean): ProcessMaps {
   const pageSize = context.pageSize;
   const smaps = readSmaps(context.procRoot, pid, pageSize);
-  const ranges = rangesOf(smaps, pageSize);
+  const { ranges } = smaps;
   const selected = new Uint8Array(ranges.count);
   const hugetlb = new Uint8Array(ranges.count);
-  for (let index = 0; index < smaps.length; index++) {
-    selected[index] = holdsSharedPages(smaps[index]) ? 1 : 0;
-    hugetlb[index] = smaps[index].smaps.kernelPageSize > pageSize ? 1 : 0;
+  for (let index = 0; index < ranges.count; index++) {
+    selected[index] = holdsSharedPages(smaps, index) ? 1 : 0;
+    hugetlb[index] = smapsFieldsAt(smaps, index).kernelPageSize > pageSize ? 1 : 0;
   }
-  const vmaAt = withMappings ? (index: number) => smaps[index] : null;
+  const vmaAt = withMappings ? (index: number) => smapsVmaAt(smaps, index) : null;
   return { ranges, vmaAt, selected, hugetlb, smaps };
 }
 

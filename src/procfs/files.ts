@@ -148,6 +148,57 @@ export function readProcBytes(path: string): Uint8Array {
 }
 
 /**
+ * The text of the procfs file at `path` in pieces that each end at a line's end
+ * (the last at the file's end), read as they are consumed: a file of tens of MB
+ * (the smaps of a JVM with 65,000 VMAs is 46 MB) is never held whole.
+ *
+ * @throws {ProcError} classified by kind, when the file cannot be opened or read.
+ * @example
+ * ```ts
+ * import { procTextChunks } from "./files.ts";
+ * const pieces = [...procTextChunks("/proc/self/status")];
+ * [pieces.join("").startsWith("Name:"), pieces.every((piece) => piece.endsWith("\n"))]; // [true, true]
+ * ```
+ */
+export function* procTextChunks(path: string): Generator<string> {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true });
+  } catch (error) {
+    throw toProcError(error, path);
+  }
+  try {
+    // A buffer of its own: the consumer may read other files between pieces.
+    const buffer = new Uint8Array(READ_BYTES);
+    const decoder = new TextDecoder();
+    let rest = "";
+    for (let ended = false; !ended;) {
+      // The kernel hands out a seq_file a page per read: fill the buffer first.
+      let filled = 0;
+      while (filled < buffer.length) {
+        let got: number | null;
+        try {
+          got = file.readSync(buffer.subarray(filled));
+        } catch (error) {
+          throw toProcError(error, path);
+        }
+        if (got === null) {
+          ended = true;
+          break;
+        }
+        filled += got;
+      }
+      const text = rest + decoder.decode(buffer.subarray(0, filled), { stream: !ended });
+      const end = ended ? text.length : text.lastIndexOf("\n") + 1;
+      rest = text.slice(end);
+      if (end > 0) yield text.slice(0, end);
+    }
+  } finally {
+    file.close();
+  }
+}
+
+/**
  * Opens a procfs file for positioned reads (`pagemap`, `kpagecount`).
  *
  * @throws {ProcError} classified by kind.

@@ -1,12 +1,11 @@
 /**
- * Parsers for `/proc/PID/maps` and `/proc/PID/smaps`: text in, typed VMAs out.
+ * Parsers for `/proc/PID/maps`: text in, typed VMAs out (smaps is in smaps.ts).
  * Pure functions; the readers at the bottom are the only I/O.
  *
  * @module
  */
 
 import { readProcBytes, readProcText } from "./files.ts";
-import { kilobytes } from "./process_info.ts";
 
 /** One virtual memory area (a line of `/proc/PID/maps`). */
 export interface Vma {
@@ -31,46 +30,6 @@ export interface Vma {
   /** The kernel appended ` (deleted)`: the file was unlinked while mapped. */
   deleted: boolean;
 }
-
-/** Per-VMA figures from `/proc/PID/smaps`, in bytes. */
-export interface SmapsFields {
-  size: number;
-  kernelPageSize: number;
-  rss: number;
-  pss: number;
-  sharedClean: number;
-  sharedDirty: number;
-  privateClean: number;
-  privateDirty: number;
-  anonymous: number;
-  anonHugePages: number;
-  swap: number;
-  swapPss: number;
-  sharedHugetlb: number;
-  privateHugetlb: number;
-}
-
-/** A VMA with its smaps figures. */
-export interface SmapsVma extends Vma {
-  smaps: SmapsFields;
-}
-
-const SMAPS_KEYS: Record<string, keyof SmapsFields> = {
-  Size: "size",
-  KernelPageSize: "kernelPageSize",
-  Rss: "rss",
-  Pss: "pss",
-  Shared_Clean: "sharedClean",
-  Shared_Dirty: "sharedDirty",
-  Private_Clean: "privateClean",
-  Private_Dirty: "privateDirty",
-  Anonymous: "anonymous",
-  AnonHugePages: "anonHugePages",
-  Swap: "swap",
-  SwapPss: "swapPss",
-  Shared_Hugetlb: "sharedHugetlb",
-  Private_Hugetlb: "privateHugetlb",
-};
 
 const DELETED_SUFFIX = " (deleted)";
 const HEX = /^[0-9a-f]+$/;
@@ -195,67 +154,6 @@ export function parseMaps(text: string, pageSize: number): Vma[] {
       vmas.push(vma);
     }
     from = to + 1;
-  }
-  return vmas;
-}
-
-function emptySmapsFields(): SmapsFields {
-  return {
-    size: 0,
-    kernelPageSize: 0,
-    rss: 0,
-    pss: 0,
-    sharedClean: 0,
-    sharedDirty: 0,
-    privateClean: 0,
-    privateDirty: 0,
-    anonymous: 0,
-    anonHugePages: 0,
-    swap: 0,
-    swapPss: 0,
-    sharedHugetlb: 0,
-    privateHugetlb: 0,
-  };
-}
-
-/**
- * Parses the text of `/proc/PID/smaps`: a maps line per VMA followed by
- * `Key: value kB` lines. Sizes are returned in bytes; unknown keys are ignored.
- *
- * @throws {SyntaxError} when a VMA header is malformed.
- * @example
- * ```ts
- * import { parseSmaps } from "./maps.ts";
- * const text = "7f00-7f04 rw-p 00000000 00:00 0 [heap]\n" +
- *   "Size:  16 kB\nRss:  8 kB\nPss:  6 kB\nPrivate_Dirty:  4 kB\nVmFlags: rd wr\n";
- * const [heap] = parseSmaps(text, 4096);
- * [heap.path, heap.smaps.rss, heap.smaps.pss]; // ["[heap]", 8192, 6144]
- * ```
- */
-export function parseSmaps(text: string, pageSize: number): SmapsVma[] {
-  const vmas: SmapsVma[] = [];
-  let current: SmapsVma | null = null;
-  // One compiled regex walks the text: half the cost of splitting it into lines.
-  // A line is a header (starts with a lowercase hex address), a `Key: N kB` field
-  // (its digits captured here: a second regex per field cost a fifth of the
-  // parse), or another line (VmFlags, THPeligible, …) kept whole.
-  const lines = /^(?:([0-9a-f][^\n]*)|([A-Za-z_]+):[ \t]*(?:([0-9]+) kB[ \t]*|([^\n]*)))$/gm;
-  for (let match = lines.exec(text); match !== null; match = lines.exec(text)) {
-    if (match[1] !== undefined) {
-      const vma = parseMapsLine(match[1], pageSize);
-      if (!vma) throw new SyntaxError(`not an smaps header: ${JSON.stringify(match[1])}`);
-      current = { ...vma, smaps: emptySmapsFields() };
-      vmas.push(current);
-      continue;
-    }
-    const key = SMAPS_KEYS[match[2]];
-    if (current && key !== undefined) {
-      const bytes = Number(match[3]) * 1024;
-      // A field uss uses must be `N kB`: anything else fails the process, never reads as 0.
-      current.smaps[key] = Number.isSafeInteger(bytes)
-        ? bytes
-        : kilobytes(match[4] ?? `${match[3]} kB`, `smaps ${match[2]}`);
-    }
   }
   return vmas;
 }
@@ -507,28 +405,6 @@ export function parseMapRanges(bytes: Uint8Array, pageSize: number): MapRanges {
  */
 export function readMaps(procRoot: string, pid: number | "self", pageSize: number): Vma[] {
   return parseMaps(readProcText(`${procRoot}/${pid}/maps`), pageSize);
-}
-
-/**
- * Reads and parses `ROOT/PID/smaps`.
- *
- * @throws {ProcError} when the file cannot be read.
- */
-export function readSmaps(procRoot: string, pid: number, pageSize: number): SmapsVma[] {
-  return parseSmaps(readProcText(`${procRoot}/${pid}/smaps`), pageSize);
-}
-
-/**
- * Reads `ROOT/PID/smaps_rollup`: the kernel's exact totals over all VMAs (its
- * Pss is summed before rounding, unlike the per-VMA lines of smaps).
- *
- * @throws {ProcError} when the file cannot be read; SyntaxError when it is not a rollup.
- */
-export function readSmapsRollup(procRoot: string, pid: number): SmapsFields {
-  // The page size only converts the header's addresses, which nobody uses here.
-  const [rollup] = parseSmaps(readProcText(`${procRoot}/${pid}/smaps_rollup`), 4096);
-  if (!rollup) throw new SyntaxError(`${procRoot}/${pid}/smaps_rollup has no rollup`);
-  return rollup.smaps;
 }
 
 /**

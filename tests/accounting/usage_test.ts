@@ -41,7 +41,7 @@ import {
   type Usage,
 } from "../../src/accounting/usage.ts";
 import { usageFromSmaps } from "../../src/accounting/smaps_usage.ts";
-import { parseSmaps, type SmapsFields } from "../../src/procfs/maps.ts";
+import { parseSmaps, type SmapsFields } from "../../src/procfs/smaps.ts";
 
 const PAGE = 4096;
 

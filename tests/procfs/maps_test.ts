@@ -1,6 +1,7 @@
-// Covers parseMapsLine, parseMaps and parseSmaps (src/procfs/maps.ts): paths with
-// spaces, ` (deleted)`, pseudo-paths, anonymous lines, addresses above 2^53 and
-// 57-bit (5-level paging) addresses, malformed lines, and smaps fields in bytes.
+// Covers parseMapsLine, parseMaps, parseMapRanges and vmaAt (src/procfs/maps.ts):
+// paths with spaces, ` (deleted)`, pseudo-paths, anonymous lines, addresses
+// above 2^53 and 57-bit (5-level paging) addresses, malformed lines. smaps is in
+// smaps_test.ts.
 //
 // testdata/maps_edge_cases.txt and testdata/smaps_sample.txt are in the kernel's
 // exact format (header padded to column 73, anonymous lines ending in "0 ").
@@ -15,7 +16,6 @@ import {
   parseMapRanges,
   parseMaps,
   parseMapsLine,
-  parseSmaps,
   type Vma,
   vmaAt,
 } from "../../src/procfs/maps.ts";
@@ -23,7 +23,6 @@ import {
 const PAGE = 4096;
 const TESTDATA = new URL("../../testdata/", import.meta.url);
 const MAPS_TEXT = Deno.readTextFileSync(new URL("maps_edge_cases.txt", TESTDATA));
-const SMAPS_TEXT = Deno.readTextFileSync(new URL("smaps_sample.txt", TESTDATA));
 
 /** Page number of a hex address, computed exactly with BigInt. */
 function exactPage(hex: string, pageSize = PAGE): number {
@@ -248,158 +247,6 @@ Deno.test("parseMaps: the real /proc/self/maps agrees with an independent regex 
     });
   }
   assert.ok(vmas.some((vma) => vma.path === "[stack]"));
-});
-
-// ---- smaps ----
-
-const KB = 1024;
-
-function smapsVma(start: string) {
-  const vma = parseSmaps(SMAPS_TEXT, PAGE).find((candidate) => candidate.start === start);
-  assert.ok(vma, `no smaps VMA at ${start}`);
-  return vma;
-}
-
-Deno.test("parseSmaps: one VMA per header, with header fields parsed like maps", () => {
-  const vmas = parseSmaps(SMAPS_TEXT, PAGE);
-  assert.deepEqual(vmas.map((vma) => [vma.start, vma.path, vma.deleted]), [
-    ["7f602f800000", "/anon_hugepage", true],
-    ["7f602ff28000", "/usr/lib/x86_64-linux-gnu/libc.so.6", false],
-    ["7f60300e7000", "", false],
-    ["7f60300ea000", "/tmp/ussprobe/gone.bin", true],
-    ["7f60300ed000", "", false],
-    ["ffffffffff600000", "[vsyscall]", false],
-  ]);
-  const vsyscall = vmas[5];
-  assert.equal(vsyscall.startPage, exactPage("ffffffffff600000"));
-  assert.equal(vsyscall.endPage, exactPage("ffffffffff601000"));
-});
-
-Deno.test("parseSmaps: kB fields become bytes, each under its own key", () => {
-  const libc = smapsVma("7f602ff28000");
-  assert.deepEqual(libc.smaps, {
-    size: 1368 * KB,
-    kernelPageSize: 4 * KB,
-    rss: 736 * KB,
-    pss: 88 * KB,
-    sharedClean: 736 * KB,
-    sharedDirty: 0,
-    privateClean: 0,
-    privateDirty: 0,
-    anonymous: 0,
-    anonHugePages: 0,
-    swap: 0,
-    swapPss: 0,
-    sharedHugetlb: 0,
-    privateHugetlb: 0,
-  });
-  const anon = smapsVma("7f60300e7000");
-  assert.equal(anon.smaps.size, 12 * KB);
-  assert.equal(anon.smaps.rss, 12 * KB);
-  assert.equal(anon.smaps.privateDirty, 12 * KB);
-  assert.equal(anon.smaps.anonymous, 12 * KB);
-  const gone = smapsVma("7f60300ea000");
-  assert.equal(gone.smaps.privateDirty, 4 * KB);
-  assert.equal(gone.smaps.anonymous, 0);
-});
-
-Deno.test("parseSmaps: a hugetlb VMA reports 2 MiB KernelPageSize and Private_Hugetlb, no Rss", () => {
-  const huge = smapsVma("7f602f800000");
-  assert.equal(huge.smaps.kernelPageSize, 2 * 1024 * 1024);
-  assert.equal(huge.smaps.privateHugetlb, 4 * 1024 * 1024);
-  assert.equal(huge.smaps.sharedHugetlb, 0);
-  assert.equal(huge.smaps.size, 4 * 1024 * 1024);
-  assert.equal(huge.smaps.rss, 0);
-  assert.equal(huge.smaps.pss, 0);
-});
-
-Deno.test("parseSmaps: Swap and SwapPss are read separately", () => {
-  const swapped = smapsVma("7f60300ed000");
-  assert.equal(swapped.smaps.swap, 8 * KB);
-  assert.equal(swapped.smaps.swapPss, 4 * KB);
-  assert.equal(swapped.smaps.rss, 4 * KB);
-});
-
-Deno.test("parseSmaps: look-alike keys (Pss_Dirty, MMUPageSize, …) and VmFlags are ignored", () => {
-  const header = "7f60300e7000-7f60300ea000 rw-p 00000000 00:00 0 ";
-  const text = [
-    header,
-    "Size:                 12 kB",
-    "KernelPageSize:        4 kB",
-    "MMUPageSize:        2048 kB",
-    "Rss:                  12 kB",
-    "Pss:                  12 kB",
-    "Pss_Dirty:            99 kB",
-    "Pss_Anon:             98 kB",
-    "Private_Dirty:        12 kB",
-    "Anonymous:            12 kB",
-    "KSM:                  97 kB",
-    "SwapPss:               0 kB",
-    "THPeligible:           1",
-    "ProtectionKey:         0",
-    "VmFlags: rd wr mr mw me ac ",
-    "",
-  ].join("\n");
-  const vmas = parseSmaps(text, PAGE);
-  assert.equal(vmas.length, 1);
-  assert.equal(vmas[0].smaps.pss, 12 * KB);
-  assert.equal(vmas[0].smaps.kernelPageSize, 4 * KB);
-  assert.equal(vmas[0].smaps.swapPss, 0);
-  assert.equal(vmas[0].smaps.swap, 0);
-  assert.deepEqual(Object.keys(vmas[0].smaps).sort(), [
-    "anonHugePages",
-    "anonymous",
-    "kernelPageSize",
-    "privateClean",
-    "privateDirty",
-    "privateHugetlb",
-    "pss",
-    "rss",
-    "sharedClean",
-    "sharedDirty",
-    "sharedHugetlb",
-    "size",
-    "swap",
-    "swapPss",
-  ]);
-});
-
-Deno.test("parseSmaps: a field uss uses that is not `N kB` throws, naming it; others are ignored", () => {
-  const header = "7f60300e7000-7f60300ea000 rw-p 00000000 00:00 0 ";
-  const parse = (...fields: string[]) => parseSmaps([header, ...fields, ""].join("\n"), PAGE);
-  assert.equal(parse("Rss:   12 kB  ", "THPeligible: x")[0].smaps.rss, 12 * KB);
-  assert.throws(() => parse("Rss: twelve kB"), /smaps Rss is not a size in kB: "twelve kB"/);
-  assert.throws(() => parse("Anonymous: 12 MB"), /smaps Anonymous is not a size in kB/);
-  assert.throws(() => parse("Swap:"), /smaps Swap is not a size in kB/);
-  assert.throws(
-    () => parse("Rss: 1000000000000000000000 kB"), // beyond 2^53 bytes
-    /smaps Rss is not a size in kB: "1000000000000000000000 kB"/,
-  );
-});
-
-Deno.test("parseSmaps: a malformed VMA header throws a SyntaxError", () => {
-  const text = SMAPS_TEXT.replace("7f60300e7000-7f60300ea000", "7f60300e7000+7f60300ea000");
-  assert.throws(() => parseSmaps(text, PAGE), SyntaxError);
-});
-
-Deno.test("parseSmaps: the real /proc/self/smaps agrees with a regex sum of the same text", () => {
-  const text = Deno.readTextFileSync("/proc/self/smaps");
-  const vmas = parseSmaps(text, PAGE);
-  const headers = text.split("\n").filter((line) => /^[0-9a-f]+-[0-9a-f]+ /.test(line));
-  assert.equal(vmas.length, headers.length);
-  const sum = (key: string) =>
-    [...text.matchAll(new RegExp(`^${key}:\\s+(\\d+) kB$`, "gm"))]
-      .reduce((total, match) => total + Number(match[1]) * KB, 0);
-  const total = (field: "rss" | "pss" | "privateDirty" | "size") =>
-    vmas.reduce((acc, vma) => acc + vma.smaps[field], 0);
-  assert.equal(total("size"), sum("Size"));
-  assert.equal(total("rss"), sum("Rss"));
-  assert.equal(total("pss"), sum("Pss"));
-  assert.equal(total("privateDirty"), sum("Private_Dirty"));
-  assert.ok(total("rss") > 0);
-  for (const vma of vmas) {
-    assert.equal(vma.smaps.size, (vma.endPage - vma.startPage) * PAGE, vma.start);
-  }
 });
 
 Deno.test("vmaAt makes each VMA from its line as parseMaps does: edge cases and this process", () => {
