@@ -66,7 +66,7 @@ export interface SmapsTable {
   headers: string;
   /** Where each header line starts in `headers`. */
   starts: Uint32Array;
-  /** The fields of VMA `i` from `i * 14` on, in bytes, in the order of {@link SmapsFields}. */
+  /** The fields of each VMA in turn, in bytes (read them with {@link smapsFieldsAt}). */
   values: Float64Array;
 }
 
