@@ -100,16 +100,20 @@ function growSwap(swap: SwapRefs): void {
   swap.metas = metas;
 }
 
-/** Per-slot page counts gathered while scanning, plus sanity counters. */
+/**
+ * Per-slot page counts gathered while scanning, plus sanity counters. Counts of
+ * one slot fit 32 bits (16 TiB of 4 KiB pages): half the memory of doubles for
+ * a process's 65,000 mappings.
+ */
 export interface ScanTally {
   /** Pages mapped exactly once, anonymous, per slot. */
-  exclusiveAnon: Float64Array;
+  exclusiveAnon: Uint32Array;
   /** Pages mapped exactly once, file or shmem, per slot. */
-  exclusiveFile: Float64Array;
+  exclusiveFile: Uint32Array;
   /** Swapped-out entries per slot. */
-  swapped: Float64Array;
+  swapped: Uint32Array;
   /** Hugetlb pages mapped exactly once, per slot (settled from smaps, never from bit 56). */
-  exclusiveHugetlb: Float64Array;
+  exclusiveHugetlb: Uint32Array;
   /** Present entries seen. */
   present: number;
   /** Present entries whose PFN read as 0: the kernel hid PFNs from this reader. */
@@ -172,10 +176,10 @@ export function clearFrameRefs(refs: FrameRefs): void {
 export function createScanTally(slots: number): ScanTally {
   const size = Math.max(1, slots);
   return {
-    exclusiveAnon: new Float64Array(size),
-    exclusiveFile: new Float64Array(size),
-    swapped: new Float64Array(size),
-    exclusiveHugetlb: new Float64Array(size),
+    exclusiveAnon: new Uint32Array(size),
+    exclusiveFile: new Uint32Array(size),
+    swapped: new Uint32Array(size),
+    exclusiveHugetlb: new Uint32Array(size),
     present: 0,
     presentWithoutPfn: 0,
     presentBeyond32Bits: 0,

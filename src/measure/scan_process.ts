@@ -24,14 +24,7 @@ import {
 import { usageFromSmaps } from "../accounting/smaps_usage.ts";
 import { addUsage, emptyUsage, type Usage } from "../accounting/usage.ts";
 import { ProcError } from "../procfs/files.ts";
-import {
-  lineStarts,
-  type MapRanges,
-  parseMapRanges,
-  readMapsBytes,
-  type Vma,
-  vmaAt,
-} from "../procfs/maps.ts";
+import { type MapRanges, parseMapRanges, readMapsBytes, type Vma, vmaOf } from "../procfs/maps.ts";
 import {
   readSmaps,
   readSmapsRollup,
@@ -317,22 +310,20 @@ function readProcessMaps(
 ): ProcessMaps {
   // Hugetlb VMAs are told apart by smaps only (KernelPageSize).
   if (status.hugetlb > 0) return readSmapsMaps(context, pid, withMappings);
-  const bytes = readMapsBytes(context.procRoot, pid);
-  const ranges = parseMapRanges(bytes, context.pageSize);
+  // With mappings, the lines' permissions and paths are kept compact: a VMA's
+  // object is made when a view shows it (objects, or the maps text, for tens
+  // of thousands of VMAs would outweigh everything else measuring keeps).
+  const ranges = parseMapRanges(
+    readMapsBytes(context.procRoot, pid),
+    context.pageSize,
+    withMappings,
+  );
   if (smapsFirst(status, ranges.count, context.pageSize)) {
     return readSmapsMaps(context, pid, withMappings);
   }
-  let vmaOf: ((index: number) => Vma) | null = null;
-  if (withMappings) {
-    // A VMA's object is made from its line when a view shows it: objects for
-    // tens of thousands of VMAs would outweigh everything else measuring keeps.
-    const text = new TextDecoder().decode(bytes);
-    const starts = lineStarts(text);
-    vmaOf = (index) => vmaAt(text, starts, ranges, index);
-  }
   return {
     ranges,
-    vmaAt: vmaOf,
+    vmaAt: withMappings ? (index: number) => vmaOf(ranges, index) : null,
     selected: new Uint8Array(ranges.count).fill(1),
     hugetlb: new Uint8Array(ranges.count),
     smaps: null,

@@ -59,23 +59,14 @@ function pageNumber(hex: string, pageSize: number): number {
  * ```
  */
 export function parseMapsLine(line: string, pageSize: number): Vma | null {
-  return vmaOfText(line, 0, line.length, pageSize, null, 0);
+  return vmaOfText(line, 0, line.length, pageSize);
 }
 
 /**
  * The VMA of the line of `text` from `from` to `to` (its newline excluded), or
- * null when it is not a maps line. With `known` (ranges parsed from the same
- * text, whose VMA `index` this is), the line is trusted: its numbers come from
- * there, unchecked.
+ * null when it is not a maps line.
  */
-function vmaOfText(
-  text: string,
-  from: number,
-  to: number,
-  pageSize: number,
-  known: MapRanges | null,
-  index: number,
-): Vma | null {
+function vmaOfText(text: string, from: number, to: number, pageSize: number): Vma | null {
   const dash = text.indexOf("-", from);
   const afterEnd = text.indexOf(" ", dash + 1);
   const afterPerms = text.indexOf(" ", afterEnd + 1);
@@ -91,16 +82,11 @@ function vmaOfText(
   const end = text.slice(dash + 1, afterEnd);
   const perms = text.slice(afterEnd + 1, afterPerms);
   const offset = text.slice(afterPerms + 1, afterOffset);
-  let inode: number;
-  if (known) inode = known.inode[index];
-  else {
-    const inodeText = text.slice(afterDevice + 1, afterInode < 0 ? to : afterInode);
-    if (
-      !HEX.test(start) || !HEX.test(end) || !PERMS.test(perms) || !DECIMAL.test(inodeText) ||
-      !HEX.test(offset)
-    ) return null;
-    inode = Number(inodeText);
-  }
+  const inodeText = text.slice(afterDevice + 1, afterInode < 0 ? to : afterInode);
+  if (
+    !HEX.test(start) || !HEX.test(end) || !PERMS.test(perms) || !DECIMAL.test(inodeText) ||
+    !HEX.test(offset)
+  ) return null;
   let path = afterInode < 0 ? "" : text.slice(afterInode + 1, to).trimStart();
   let deleted = false;
   if (path.endsWith(DELETED_SUFFIX)) {
@@ -110,12 +96,12 @@ function vmaOfText(
   return {
     start,
     end,
-    startPage: known ? known.startPage[index] : pageNumber(start, pageSize),
-    endPage: known ? known.endPage[index] : pageNumber(end, pageSize),
+    startPage: pageNumber(start, pageSize),
+    endPage: pageNumber(end, pageSize),
     perms,
     offset,
     device: text.slice(afterOffset + 1, afterDevice),
-    inode,
+    inode: Number(inodeText),
     path,
     deleted,
   };
@@ -149,7 +135,7 @@ export function parseMaps(text: string, pageSize: number): Vma[] {
   for (let from = 0; from < text.length;) {
     const to = lineEnd(text, from);
     if (to > from) {
-      const vma = vmaOfText(text, from, to, pageSize, null, 0);
+      const vma = vmaOfText(text, from, to, pageSize);
       if (!vma) throw new SyntaxError(`not a maps line: ${JSON.stringify(text.slice(from, to))}`);
       vmas.push(vma);
     }
@@ -175,6 +161,24 @@ export interface MapRanges {
   inode: Float64Array;
   /** Offset into the backing file, in pages. */
   offsetPage: Float64Array;
+  /** What else the lines said, when asked for: a VMA is made of it by {@link vmaOf}. */
+  labels: MapLabels | null;
+}
+
+/**
+ * The parts of maps lines that are not numbers, kept compact: a process's
+ * VMAs become objects when a view shows them, not all at once, and their text
+ * (3 MB for 65,000 VMAs) is not kept for that.
+ */
+export interface MapLabels {
+  /** Bytes per page, to print addresses again. */
+  pageSize: number;
+  /** Per VMA: read, write, execute, shared and deleted as bits 0-4. */
+  flags: Uint8Array;
+  /** Per VMA: its path's index in `paths`. */
+  pathIds: Uint32Array;
+  /** The distinct paths (without ` (deleted)`); `paths[0]` is "" (none). */
+  paths: string[];
 }
 
 /**
@@ -199,6 +203,81 @@ function createRanges(capacity: number): MapRanges {
     device: new Float64Array(capacity),
     inode: new Float64Array(capacity),
     offsetPage: new Float64Array(capacity),
+    labels: null,
+  };
+}
+
+const READ = 1, WRITE = 2, EXECUTE = 4, SHARED = 8, DELETED = 16;
+
+/** The last address {@link hexOfPage} printed: a VMA often ends where the next begins. */
+let lastPage = -1;
+let lastPageSize = 0;
+let lastHex = "";
+
+/** `page * pageSize` in hex, at least 8 digits (as maps prints addresses and offsets). */
+function hexOfPage(page: number, pageSize: number): string {
+  if (page === 0) return "00000000";
+  if (page === lastPage && pageSize === lastPageSize) return lastHex;
+  const address = page * pageSize;
+  let text: string;
+  if (!Number.isSafeInteger(address)) {
+    text = (BigInt(page) * BigInt(pageSize)).toString(16).padStart(8, "0");
+  } else {
+    // In 28-bit parts, small integers: Number#toString(16) is ~4 times faster on
+    // those than on a larger number, and a table prints two addresses per row, twice.
+    const low = address % 0x1000_0000;
+    const high = Math.floor(address / 0x1000_0000);
+    text = high === 0
+      ? low.toString(16).padStart(8, "0")
+      : high.toString(16) + low.toString(16).padStart(7, "0");
+  }
+  lastPage = page;
+  lastPageSize = pageSize;
+  lastHex = text;
+  return text;
+}
+
+function hex2(value: number): string {
+  return value.toString(16).padStart(2, "0");
+}
+
+/**
+ * VMA `index` of `ranges` (parsed with labels), made now from its numbers and
+ * labels: what {@link parseMaps} makes of the same line.
+ *
+ * @throws {RangeError} when there is no such VMA, or the ranges have no labels.
+ * @example
+ * ```ts
+ * import { parseMapRanges, vmaOf } from "./maps.ts";
+ * const text = "55d1c000-55d1e000 r-xp 00001000 fd:01 1054 /usr/bin/cat\n" +
+ *   "7ffc9000-7ffca000 rw-p 00000000 00:00 0 [stack]\n";
+ * const ranges = parseMapRanges(new TextEncoder().encode(text), 4096, true);
+ * const vma = vmaOf(ranges, 0);
+ * [vma.start, vma.perms, vma.offset, vma.device, vma.path]; // ["55d1c000", "r-xp", "00001000", "fd:01", "/usr/bin/cat"]
+ * ```
+ */
+export function vmaOf(ranges: MapRanges, index: number): Vma {
+  const labels = ranges.labels;
+  if (labels === null || !(index >= 0 && index < ranges.count)) {
+    throw new RangeError(`no VMA ${index} with labels`);
+  }
+  const { pageSize } = labels;
+  const flags = labels.flags[index];
+  const device = ranges.device[index];
+  return {
+    start: hexOfPage(ranges.startPage[index], pageSize),
+    end: hexOfPage(ranges.endPage[index], pageSize),
+    startPage: ranges.startPage[index],
+    endPage: ranges.endPage[index],
+    perms: (flags & READ ? "r" : "-") + (flags & WRITE ? "w" : "-") +
+      (flags & EXECUTE ? "x" : "-") + (flags & SHARED ? "s" : "p"),
+    offset: hexOfPage(ranges.offsetPage[index], pageSize),
+    device: device === 0
+      ? "00:00"
+      : `${hex2(Math.floor(device / 0x10_0000))}:${hex2(device % 0x10_0000)}`,
+    inode: ranges.inode[index],
+    path: labels.paths[labels.pathIds[index]],
+    deleted: (flags & DELETED) !== 0,
   };
 }
 
@@ -250,61 +329,9 @@ function validPerms(bytes: Uint8Array, at: number): boolean {
   return (sharing === 0x73 || sharing === 0x70) && bytes[at + 4] === SPACE;
 }
 
-/**
- * Where each non-empty line of a maps `text` starts: the lines of the VMAs
- * that {@link parseMapRanges} found in the same text, in the same order.
- *
- * @example
- * ```ts
- * import { lineStarts } from "./maps.ts";
- * lineStarts("1000-2000 r--p 0 00:00 0\n3000-4000 rw-p 0 00:00 0\n"); // Uint32Array [0, 25]
- * ```
- */
-export function lineStarts(text: string): Uint32Array {
-  // A typed array grown by doubling, not a list of numbers: for 65,000 lines a
-  // list outlived the garbage collector's young-space passes and grew that space.
-  let starts = new Uint32Array(1024);
-  let count = 0;
-  for (let from = 0; from < text.length;) {
-    const to = lineEnd(text, from);
-    if (to > from) {
-      if (count === starts.length) {
-        const larger = new Uint32Array(count * 2);
-        larger.set(starts);
-        starts = larger;
-      }
-      starts[count++] = from;
-    }
-    from = to + 1;
-  }
-  return starts.subarray(0, count);
-}
-
-/**
- * VMA `index` of `ranges` (parsed from the same maps text), made from its line
- * of `text` (starting at `starts[index]`, see {@link lineStarts}): a process's
- * VMAs become objects when a view shows them, not all at once.
- *
- * @throws {SyntaxError} when there is no such line, or it is not a maps line.
- * @example
- * ```ts
- * import { lineStarts, parseMapRanges, vmaAt } from "./maps.ts";
- * const text = "55d1c000-55d1e000 r-xp 00001000 fd:01 1054 /usr/bin/cat\n" +
- *   "7ffc9000-7ffca000 rw-p 00000000 00:00 0 [stack]\n";
- * const ranges = parseMapRanges(new TextEncoder().encode(text), 4096);
- * const vma = vmaAt(text, lineStarts(text), ranges, 1);
- * [vma.path, vma.startPage]; // ["[stack]", 0x7ffc9]
- * ```
- */
-export function vmaAt(text: string, starts: Uint32Array, ranges: MapRanges, index: number): Vma {
-  if (index >= ranges.count || index >= starts.length) {
-    throw new SyntaxError(`no maps line ${index}`);
-  }
-  const from = starts[index];
-  const to = lineEnd(text, from);
-  const vma = vmaOfText(text, from, to, 0, ranges, index);
-  if (!vma) throw new SyntaxError(`not a maps line: ${JSON.stringify(text.slice(from, to))}`);
-  return vma;
+/** Whether `code` is a byte `String#trimStart` removes (maps pads the path with spaces). */
+function isBlank(code: number): boolean {
+  return code === SPACE || (code >= 0x09 && code <= 0x0d);
 }
 
 /** A line of `bytes` from `start`, for error messages. */
@@ -315,9 +342,10 @@ function lineAt(bytes: Uint8Array, start: number): string {
 
 /**
  * Parses `/proc/PID/maps` as bytes into {@link MapRanges} in one pass, without
- * building a string or an object per line (the path is skipped). Addresses up
- * to 2^64 stay exact: up to 13 hex digits (52 bits) are summed directly, longer
- * numbers in two halves.
+ * building a string or an object per line. Addresses up to 2^64 stay exact: up
+ * to 13 hex digits (52 bits) are summed directly, longer numbers in two halves.
+ * With `withLabels`, the permissions and paths are kept too (each distinct path
+ * once), for {@link vmaOf}; otherwise paths are skipped.
  *
  * @throws {SyntaxError} when a line is not a maps line.
  * @example
@@ -330,12 +358,22 @@ function lineAt(bytes: Uint8Array, start: number): string {
  * ranges.startPage[1]; // 0xffffffffff600 (exact, though the address is beyond 2^53)
  * ```
  */
-export function parseMapRanges(bytes: Uint8Array, pageSize: number): MapRanges {
+export function parseMapRanges(
+  bytes: Uint8Array,
+  pageSize: number,
+  withLabels = false,
+): MapRanges {
   // Room for as many lines as the shortest possible ones would make, rather
   // than a pass to count them: untouched room costs no memory (pages of a new
   // array are mapped when first written), and the pass cost ~5 ms for 65,000 VMAs.
-  const ranges = createRanges(Math.ceil(bytes.length / MIN_LINE_BYTES) + 1);
+  const capacity = Math.ceil(bytes.length / MIN_LINE_BYTES) + 1;
+  const ranges = createRanges(capacity);
   const { startPage, endPage, offsetPage, device, inode } = ranges;
+  const labels: MapLabels | null = withLabels
+    ? { pageSize, flags: new Uint8Array(capacity), pathIds: new Uint32Array(capacity), paths: [""] }
+    : null;
+  const pathIndex = new Map<string, number>();
+  const decoder = new TextDecoder();
   const length = bytes.length;
   const pagesPerHigh = 0x1_0000_0000 / pageSize;
   let count = 0;
@@ -375,6 +413,11 @@ export function parseMapRanges(bytes: Uint8Array, pageSize: number): MapRanges {
       else if (field === 1) {
         endPage[count] = pages;
         ok = ok && validPerms(bytes, at);
+        if (labels) {
+          labels.flags[count] = (bytes[at] === 0x72 ? READ : 0) |
+            (bytes[at + 1] === 0x77 ? WRITE : 0) | (bytes[at + 2] === 0x78 ? EXECUTE : 0) |
+            (bytes[at + 3] === 0x73 ? SHARED : 0);
+        }
         at += 5; // "rwxp "
       } else offsetPage[count] = pages;
     }
@@ -396,15 +439,33 @@ export function parseMapRanges(bytes: Uint8Array, pageSize: number): MapRanges {
       if (code < 0x30 || code > 0x39) break;
       node = node * 10 + code - 0x30;
     }
-    if (!ok || digits === 0) {
+    // The inode ends the line or is followed by spaces (then the path, if any).
+    if (!ok || digits === 0 || (at < length && bytes[at] !== SPACE && bytes[at] !== NEWLINE)) {
       throw new SyntaxError(`not a maps line: ${JSON.stringify(lineAt(bytes, lineStart))}`);
     }
     device[count] = node === 0 ? 0 : major * 0x10_0000 + minor;
     inode[count] = node;
+    let pathStart = -1;
+    for (; at < length && bytes[at] !== NEWLINE; at++) {
+      if (pathStart < 0 && !isBlank(bytes[at])) pathStart = at;
+    }
+    if (labels && pathStart >= 0) {
+      let path = decoder.decode(bytes.subarray(pathStart, at));
+      if (path.endsWith(DELETED_SUFFIX)) {
+        labels.flags[count] |= DELETED;
+        path = path.slice(0, -DELETED_SUFFIX.length);
+      }
+      let id = pathIndex.get(path);
+      if (id === undefined) {
+        id = labels.paths.push(path) - 1;
+        pathIndex.set(path, id);
+      }
+      labels.pathIds[count] = id;
+    }
     count++;
-    while (at < length && bytes[at] !== NEWLINE) at++;
   }
   ranges.count = count;
+  ranges.labels = labels;
   return ranges;
 }
 

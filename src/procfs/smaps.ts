@@ -1,14 +1,14 @@
 /**
  * Parsers for `/proc/PID/smaps` and `smaps_rollup`: the kernel's own figures
  * per VMA. A process's smaps is read as a stream into a compact table (typed
- * arrays and its VMAs' header lines): the smaps of a JVM with 65,000 VMAs is
+ * arrays, and each distinct path once): the smaps of a JVM with 65,000 VMAs is
  * 46 MB of text, and an object per VMA would weigh as much again.
  *
  * @module
  */
 
 import { procTextChunks, readProcText } from "./files.ts";
-import { lineStarts, type MapRanges, parseMapRanges, type Vma, vmaAt } from "./maps.ts";
+import { type MapRanges, parseMapRanges, type Vma, vmaOf } from "./maps.ts";
 import { kilobytes } from "./process_info.ts";
 
 /** Per-VMA figures from `/proc/PID/smaps`, in bytes. */
@@ -60,12 +60,8 @@ const FIELD_INDEX: Record<string, number> = Object.fromEntries(
 
 /** A process's smaps, compact: what a VMA object is made from on demand. */
 export interface SmapsTable {
-  /** The VMAs' ranges, from their header lines. */
+  /** The VMAs' ranges and labels, from their header lines. */
   ranges: MapRanges;
-  /** The VMAs' header lines, as maps prints them. */
-  headers: string;
-  /** Where each header line starts in `headers`. */
-  starts: Uint32Array;
   /** The fields of each VMA in turn, in bytes (read them with {@link smapsFieldsAt}). */
   values: Float64Array;
 }
@@ -92,7 +88,7 @@ export function smapsFieldsAt(table: SmapsTable, index: number): SmapsFields {
 /**
  * VMA `index` of `table` with its smaps fields, made now.
  *
- * @throws {SyntaxError} when there is no such VMA.
+ * @throws {RangeError} when there is no such VMA.
  * @example
  * ```ts
  * import { parseSmapsTable, smapsVmaAt } from "./smaps.ts";
@@ -102,8 +98,7 @@ export function smapsFieldsAt(table: SmapsTable, index: number): SmapsFields {
  * ```
  */
 export function smapsVmaAt(table: SmapsTable, index: number): SmapsVma {
-  const vma = vmaAt(table.headers, table.starts, table.ranges, index);
-  return { ...vma, smaps: smapsFieldsAt(table, index) };
+  return { ...vmaOf(table.ranges, index), smaps: smapsFieldsAt(table, index) };
 }
 
 /**
@@ -164,10 +159,7 @@ export function parseSmapsTable(pieces: Iterable<string>, pageSize: number): Sma
         : kilobytes(match[4] ?? `${match[3]} kB`, `smaps ${match[2]}`);
     }
   }
-  const bytes = headerBytes.subarray(0, headerLength);
-  const ranges = parseMapRanges(bytes, pageSize);
-  const headers = new TextDecoder().decode(bytes);
-  return { ranges, headers, starts: lineStarts(headers), values };
+  return { ranges: parseMapRanges(headerBytes.subarray(0, headerLength), pageSize, true), values };
 }
 
 /**

@@ -307,7 +307,7 @@ Deno.test("cow, large: a region read in several chunks, two reads in flight, is 
 // A large reservation beside few mappings is read through smaps first (only
 // what is resident is walked), beside tens of thousands through pagemap (smaps
 // would cost more per mapping than pagemap costs for the whole reservation).
-for (const vmas of [1000, 20_000]) {
+for (const vmas of [1000, 12_000]) {
   Deno.test(`reserved: ${vmas} small mappings beside 16 GiB reserved (a JVM's shape) are exact`, async () => {
     const binary = await buildFixture("layouts");
     await using fixture = await startFixture<Announced & { hidden: string; hidden_end: string }>(

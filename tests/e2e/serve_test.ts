@@ -20,7 +20,8 @@
  *   - 200 concurrent scrapes are served by one measurement (--min-interval
  *     60); with --min-interval 0 concurrent scrapes share measurements
  *     (single flight); the exporter's VmRSS after 2000 scrapes is within
- *     16 MiB of its VmRSS after the first 200;
+ *     16 MiB, plus what its frame table may grow to, of its VmRSS after the
+ *     first 200;
  *   - SIGTERM and SIGINT stop it with exit 0, an in-flight scrape answered;
  *   - scoped mode: a procfs mounted at DIR, `--allow-read=DIR,/etc/passwd
  *     --allow-net=127.0.0.1:PORT` and nothing else, serves the same figures;
@@ -34,6 +35,7 @@
 import assert from "node:assert/strict";
 import {
   IS_ROOT,
+  PAGE_SIZE,
   promtoolCheck,
   REPO_ROOT,
   runCommand,
@@ -48,6 +50,16 @@ import { type GroupJson, startWorkers, uniqueName, type Workers } from "./worker
 const EXIT_ENVIRONMENT = 3;
 const DEFAULT_PORT = 9777;
 const MIB = 1024 * 1024;
+/**
+ * How much the exporter's frame table may come to occupy, at most, as more of
+ * the machine's frames are referenced (other tests start and stop processes,
+ * Chromium among them, while this one scrapes): 2 bytes of counts and 1 of
+ * group counters per page of RAM. A measurement clears only the pages of the
+ * table the last one wrote, so the table is resident where frames were seen.
+ */
+const FRAME_TABLE_BYTES = 3 *
+  Number(/^MemTotal:\s+(\d+) kB/m.exec(Deno.readTextFileSync("/proc/meminfo"))?.[1] ?? 0) * 1024 /
+  PAGE_SIZE;
 
 // ---------------------------------------------------------------------------
 // The exporter as a child process
@@ -822,13 +834,18 @@ Deno.test("serve: 200 concurrent scrapes share one measurement; single flight; V
 
     // Each measurement leaves tens of MiB of garbage: left to V8's heuristics
     // (and per-process batches to the collector), VmRSS went from ~160 MiB
-    // after 200 scrapes to ~240 MiB after 2000.
+    // after 200 scrapes to ~240 MiB after 2000. The frame table may grow
+    // meanwhile, within its bound (18 MiB on a 24 GiB machine; measured: +20.5
+    // MiB in all while Chromium ran beside).
+    const allowed = 16 * MIB + FRAME_TABLE_BYTES;
     await t.step({
-      name: "VmRSS after 2000 scrapes within 16 MiB of VmRSS after the first 200",
+      name:
+        "VmRSS after 2000 scrapes within 16 MiB and the frame table of VmRSS after the first 200",
       fn: () => {
         assert.ok(
-          Math.abs(rssAfter2000 - rssAfter200) <= 16 * MIB,
-          `VmRSS ${rssAfter200} after 200 scrapes, ${rssAfter2000} after ${scrapes}`,
+          Math.abs(rssAfter2000 - rssAfter200) <= allowed,
+          `VmRSS ${rssAfter200} after 200 scrapes, ${rssAfter2000} after ${scrapes} ` +
+            `(allowed ${(allowed / MIB).toFixed(1)} MiB)`,
         );
       },
     });

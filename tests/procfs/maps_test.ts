@@ -1,4 +1,4 @@
-// Covers parseMapsLine, parseMaps, parseMapRanges and vmaAt (src/procfs/maps.ts):
+// Covers parseMapsLine, parseMaps, parseMapRanges and vmaOf (src/procfs/maps.ts):
 // paths with spaces, ` (deleted)`, pseudo-paths, anonymous lines, addresses
 // above 2^53 and 57-bit (5-level paging) addresses, malformed lines. smaps is in
 // smaps_test.ts.
@@ -12,12 +12,11 @@
 
 import assert from "node:assert/strict";
 import {
-  lineStarts,
   parseMapRanges,
   parseMaps,
   parseMapsLine,
   type Vma,
-  vmaAt,
+  vmaOf,
 } from "../../src/procfs/maps.ts";
 
 const PAGE = 4096;
@@ -249,17 +248,29 @@ Deno.test("parseMaps: the real /proc/self/maps agrees with an independent regex 
   assert.ok(vmas.some((vma) => vma.path === "[stack]"));
 });
 
-Deno.test("vmaAt makes each VMA from its line as parseMaps does: edge cases and this process", () => {
+Deno.test("vmaOf makes each VMA as parseMaps does: edge cases and this process", () => {
   const own = Deno.readTextFileSync("/proc/self/maps");
   for (const text of [MAPS_TEXT, own, `${own}\n\n`]) {
     const expected = parseMaps(text, PAGE);
-    const ranges = parseMapRanges(new TextEncoder().encode(text), PAGE);
-    const starts = lineStarts(text);
+    const ranges = parseMapRanges(new TextEncoder().encode(text), PAGE, true);
     assert.equal(ranges.count, expected.length);
-    assert.equal(starts.length, expected.length);
-    expected.forEach((vma, index) => assert.deepEqual(vmaAt(text, starts, ranges, index), vma));
-    assert.throws(() => vmaAt(text, starts, ranges, expected.length), SyntaxError);
+    expected.forEach((vma, index) => assert.deepEqual(vmaOf(ranges, index), vma));
+    assert.throws(() => vmaOf(ranges, expected.length), RangeError);
   }
+  // Without labels, ranges make no VMA; each distinct path is kept once.
+  const ranges = parseMapRanges(new TextEncoder().encode(MAPS_TEXT), PAGE);
+  assert.throws(() => vmaOf(ranges, 0), RangeError);
+  const labelled = parseMapRanges(new TextEncoder().encode(`${MAPS_TEXT}${MAPS_TEXT}`), PAGE, true);
+  assert.equal(
+    labelled.labels!.paths.length,
+    new Set(parseMaps(MAPS_TEXT, PAGE).map((vma) => vma.path)).size,
+  );
+});
+
+Deno.test("parseMapRanges: an inode followed by anything but spaces is not a maps line", () => {
+  const line = "7f00-7f01 r--p 00000000 08:01 42x /lib/a.so\n";
+  assert.equal(parseMapsLine(line.trim(), PAGE), null);
+  assert.throws(() => parseMapRanges(new TextEncoder().encode(line), PAGE), SyntaxError);
 });
 
 Deno.test("parseMapRanges refuses permissions that are not [r-][w-][x-][sp]", () => {
