@@ -85,7 +85,7 @@ const decoder = new TextDecoder();
 /**
  * Reads the file at `path` to its end and hands its bytes to `use`: a view of
  * a shared buffer, valid only during the call, unless `fresh` (a large file's
- * bytes, assembled in an array of their own). Procfs reports size 0, and
+ * bytes, in an array of their own). Procfs reports size 0, and
  * Deno's reader then starts at 32 bytes and doubles: ten reads for a 4 KiB
  * maps. The kernel hands out at most a page per read of a seq_file (maps,
  * smaps), so a large buffer takes stat, status or a small maps in one read,
@@ -95,23 +95,21 @@ function readWhole<T>(path: string, use: (bytes: Uint8Array, fresh: boolean) => 
   let file: Deno.FsFile | null = null;
   try {
     file = Deno.openSync(path, { read: true });
-    const buffer = readBuffer ??= new Uint8Array(READ_BYTES);
-    const full: Uint8Array[] = [];
+    // A file larger than the shared buffer goes on in a buffer of its own,
+    // doubled as it fills: its pieces and the whole are never both held.
+    let buffer = readBuffer ??= new Uint8Array(READ_BYTES);
     let filled = 0;
     for (;;) {
+      if (filled === buffer.length) {
+        const larger = new Uint8Array(buffer.length * 2);
+        larger.set(buffer);
+        buffer = larger;
+      }
       const got = file.readSync(buffer.subarray(filled));
       if (got === null) break;
       filled += got;
-      if (filled === buffer.length) {
-        full.push(buffer.slice());
-        filled = 0;
-      }
     }
-    if (full.length === 0) return use(buffer.subarray(0, filled), false);
-    const whole = new Uint8Array(full.length * buffer.length + filled);
-    full.forEach((chunk, index) => whole.set(chunk, index * buffer.length));
-    whole.set(buffer.subarray(0, filled), full.length * buffer.length);
-    return use(whole, true);
+    return use(buffer.subarray(0, filled), buffer !== readBuffer);
   } catch (error) {
     throw toProcError(error, path);
   } finally {
