@@ -298,7 +298,7 @@ export function rangesOf(vmas: readonly Vma[], pageSize: number): MapRanges {
     const index = ranges.count++;
     ranges.startPage[index] = vma.startPage;
     ranges.endPage[index] = vma.endPage;
-    ranges.device[index] = vma.inode === 0 ? 0 : deviceNumber(vma.device);
+    ranges.device[index] = deviceNumber(vma.device);
     ranges.inode[index] = vma.inode;
     ranges.offsetPage[index] = pageNumber(vma.offset, pageSize);
   }
@@ -443,7 +443,7 @@ export function parseMapRanges(
     if (!ok || digits === 0 || (at < length && bytes[at] !== SPACE && bytes[at] !== NEWLINE)) {
       throw new SyntaxError(`not a maps line: ${JSON.stringify(lineAt(bytes, lineStart))}`);
     }
-    device[count] = node === 0 ? 0 : major * 0x10_0000 + minor;
+    device[count] = major * 0x10_0000 + minor;
     inode[count] = node;
     let pathStart = -1;
     for (; at < length && bytes[at] !== NEWLINE; at++) {
