@@ -1,7 +1,7 @@
 /**
  * Compact mapping lists: a process's mappings made one at a time, on demand,
- * from what measuring keeps anyway (the maps text, the per-slot figures), and
- * orderings of such lists that are views, not copies.
+ * from what measuring keeps anyway (its VMAs' ranges and labels, the per-slot
+ * figures).
  *
  * @module
  */

@@ -28,6 +28,7 @@ import { type MapRanges, parseMapRanges, readMapsBytes, type Vma, vmaOf } from "
 import {
   readSmaps,
   readSmapsRollup,
+  type SmapsFields,
   smapsFieldsAt,
   type SmapsTable,
   smapsVmaAt,
@@ -250,8 +251,7 @@ function smapsFirst(status: ProcessStatus, vmas: number, pageSize: number): bool
  * be the same frame twice in this one. Pages mapped once are unique, and smaps
  * already counted them exactly (per subpage, THP included).
  */
-function holdsSharedPages(table: SmapsTable, index: number): boolean {
-  const fields = smapsFieldsAt(table, index);
+function holdsSharedPages(fields: SmapsFields): boolean {
   return fields.sharedClean + fields.sharedDirty + fields.sharedHugetlb > 0;
 }
 
@@ -295,8 +295,9 @@ function readSmapsMaps(context: MeasureContext, pid: number, withMappings: boole
   const selected = new Uint8Array(ranges.count);
   const hugetlb = new Uint8Array(ranges.count);
   for (let index = 0; index < ranges.count; index++) {
-    selected[index] = holdsSharedPages(smaps, index) ? 1 : 0;
-    hugetlb[index] = smapsFieldsAt(smaps, index).kernelPageSize > pageSize ? 1 : 0;
+    const fields = smapsFieldsAt(smaps, index);
+    selected[index] = holdsSharedPages(fields) ? 1 : 0;
+    hugetlb[index] = fields.kernelPageSize > pageSize ? 1 : 0;
   }
   const vmaAt = withMappings ? (index: number) => smapsVmaAt(smaps, index) : null;
   return { ranges, vmaAt, selected, hugetlb, smaps };
