@@ -32,7 +32,14 @@ const JOIN_CHARS = 4096;
 /** Room for {@link WRITE_CHARS} UTF-16 units as UTF-8 (three bytes each at most). */
 let writeBuffer: Uint8Array | null = null;
 
-function writeAll(stream: typeof Deno.stdout | typeof Deno.stderr, text: string): void {
+type Stream = typeof Deno.stdout | typeof Deno.stderr;
+
+/** Writes all of `bytes` (a write may take part of them). */
+function writeBytes(stream: Stream, bytes: Uint8Array): void {
+  for (let offset = 0; offset < bytes.length;) offset += stream.writeSync(bytes.subarray(offset));
+}
+
+function writeAll(stream: Stream, text: string): void {
   writeBuffer ??= new Uint8Array(WRITE_CHARS * 3);
   for (let from = 0; from < text.length;) {
     let to = Math.min(text.length, from + WRITE_CHARS);
@@ -40,8 +47,7 @@ function writeAll(stream: typeof Deno.stdout | typeof Deno.stderr, text: string)
     const last = text.charCodeAt(to - 1);
     if (to < text.length && last >= 0xd800 && last <= 0xdbff) to--;
     const { written } = encoder.encodeInto(text.slice(from, to), writeBuffer);
-    const bytes = writeBuffer.subarray(0, written);
-    for (let offset = 0; offset < bytes.length;) offset += stream.writeSync(bytes.subarray(offset));
+    writeBytes(stream, writeBuffer.subarray(0, written));
     from = to;
   }
 }
@@ -76,9 +82,7 @@ export function printPieces(pieces: Iterable<string>): void {
   let pending = "";
   const flush = () => {
     try {
-      for (let offset = 0; offset < filled;) {
-        offset += Deno.stdout.writeSync(buffer.subarray(offset, filled));
-      }
+      writeBytes(Deno.stdout, buffer.subarray(0, filled));
     } catch (error) {
       throw new OutputError(error);
     }
@@ -86,6 +90,8 @@ export function printPieces(pieces: Iterable<string>): void {
   };
   const encode = () => {
     if (filled + pending.length * 3 > buffer.length) flush();
+    // A piece too large for the buffer is written through it by writeOut: the
+    // buffer was just flushed.
     if (pending.length > WRITE_CHARS) writeOut(pending);
     else filled += encoder.encodeInto(pending, buffer.subarray(filled)).written;
     pending = "";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { addUsage, emptyUsage } from "../accounting/usage.ts";
+import { sumUsages } from "../accounting/group.ts";
 import { mappingLabel } from "../measure/aggregate.ts";
 import type { MappingReport, ProcessReport } from "../measure/types.ts";
 import { readProcText } from "../procfs/files.ts";
@@ -18,7 +18,10 @@ import { EXIT_OK } from "./exit_codes.ts";
 import { OutputError, printOut } from "./output.ts";
 import { accountingOf, base, measureGroups, rowsOf, selection, type Session } from "./views.ts";
 
-/** Shared memory seen through a mapping: shared, and not a regular file's pages. */
+/**
+ * What a mapping mostly holds: shared memory (shared, and not a regular file's
+ * pages), anonymous memory, or file pages (by its USS when it maps a file).
+ */
 function mappingKind(mapping: MappingReport): MappingSummary["kind"] {
   const { perms, path, inode } = mapping.vma;
   const shared = perms.endsWith("s");
@@ -54,8 +57,7 @@ export function summarizeMappings(report: ProcessReport, keep: number): MappingS
     usage: mapping.usage,
   }));
   if (rows.length > keep) {
-    const usage = emptyUsage();
-    for (const mapping of rows.slice(keep)) addUsage(usage, mapping.usage);
+    const usage = sumUsages(rows.slice(keep).map((mapping) => mapping.usage));
     kept.push({
       label: "other",
       kind: usage.ussAnon >= usage.ussFile ? "anon" : "file",

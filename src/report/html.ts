@@ -434,7 +434,8 @@ const SCRIPT = String.raw`
   var human = ${formatBytes.toString()};
   var grouping = new Intl.NumberFormat("en-US");
   function exact(bytes) { return grouping.format(Math.round(bytes)) + " bytes"; }
-  // Control characters made visible, as the command line prints names.
+  // Control characters made visible as \xHH (the command line's printable also
+  // names \n, \t and \r and doubles backslashes).
   function shown(text) {
     if (text === null || text === undefined) return "?";
     return String(text).replace(/[\x00-\x1f\x7f-\x9f]/g, function (c) {
@@ -838,7 +839,9 @@ const SCRIPT = String.raw`
       if (ref.exact) rows.push({ name: "  shared inside the group", value: sharedInside(ref) });
       rows.push({ name: "PSS (members' sum)", value: membersSum(ref, F.pss), current: state.measure === "pss" });
       rows.push({ name: "RSS (members' sum)", value: membersSum(ref, F.rss), current: state.measure === "rss" });
-      if (membersSum(ref, F.swap)) rows.push({ name: "Swap", value: membersSum(ref, F.swap) });
+      if (membersSum(ref, F.swap)) {
+        rows.push({ name: "Swap (members' sum)", value: membersSum(ref, F.swap) });
+      }
       if (ref.cgroup && ref.cgroup.current !== null) {
         rows.push({ name: "cgroup charge", value: ref.cgroup.current });
       }

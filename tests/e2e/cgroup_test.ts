@@ -539,6 +539,7 @@ Deno.test({
         const text = await runUss([...args, "--format", "prometheus"]);
         assert.equal(text.code, 0, text.stderr);
         const json = await cgroupGroups(["--cgroup", side.a]);
+        assert.ok(json.length > 0, "the cgroup's groups");
         for (const group of json) {
           const sample = `uss_group_uss_bytes{by="cgroup",group="${group.path}"} ${group.uss}`;
           assert.ok(text.stdout.includes(`${sample}\n`), `${sample} in:\n${text.stdout}`);

@@ -4,7 +4,7 @@
  * real command line:
  *
  *  1. a thread ID stands for its process (measured once, noted, grouped, filtered);
- *  2. a command name holding ESC and a newline is escaped in tables and CSV, exact in JSON;
+ *  2. a command name holding ESC and a newline is made visible in tables and CSV, exact in JSON;
  *  3. RSS counts page-table entries as the kernel does, RAM counts frames once;
  *  4. `--tree` lists members it cannot read with their state, never drops them;
  *  5. process filters next to PIDs, `--tree` or `--group` are a usage error;

@@ -213,10 +213,14 @@ function parseSamples(text: string): Sample[] {
     const label = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/gy;
     const body = match[2] ?? "";
     let part: RegExpExecArray | null;
+    // Where the last label ended: a sticky regex that stops matching resets its
+    // lastIndex, so the end is taken while it still matches.
+    let parsed = 0;
     while ((part = label.exec(body))) {
       labels[part[1]] = part[2].replace(/\\(.)/g, (_, c) => c === "n" ? "\n" : c);
+      parsed = label.lastIndex;
     }
-    assert.equal(label.lastIndex === 0 ? body.length : label.lastIndex, body.length, line);
+    assert.equal(parsed, body.length, `labels not all parsed: ${line}`);
     samples.push({ name: match[1], labels, value: Number(match[3]) });
   }
   return samples;

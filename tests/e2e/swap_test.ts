@@ -20,9 +20,10 @@
  *
  * The swap file is written in a temporary directory, `swapon`ed, and always
  * `swapoff`ed and removed at the end (the fixture is killed first, so that
- * swapoff has nothing to read back). Without root, mkswap/swapon, or a
- * filesystem that takes swap files, the test is skipped with a message (a
- * failure under USS_TEST_STRICT=1).
+ * swapoff has nothing to read back). Without root the test is ignored (and
+ * strict_test.ts fails a USS_TEST_STRICT=1 run without root); without
+ * mkswap/swapon, or a filesystem that takes swap files, it is skipped with a
+ * message (a failure under USS_TEST_STRICT=1).
  *
  * @module
  */
