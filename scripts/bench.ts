@@ -1,5 +1,5 @@
 /**
- * `deno task bench`: the cost of measuring one process, for the three shapes
+ * `deno task bench`: the cost of measuring one process, for the four shapes
  * the project tracks (see shared/docs/page-accounting.md, "Costs"):
  *
  * - dense: a C process with 4 GiB of private anonymous memory, every page written;
@@ -13,12 +13,12 @@
  * included): `uss PID`, `cat /proc/PID/smaps_rollup` (what the kernel itself
  * charges for a page-table walk), a Deno process that does nothing (the floor
  * for any Deno tool), `uss --version` (uss's own start-up: every module loaded,
- * nothing measured), `uss bundled` (uss bundled by `deno bundle` into one
- * module, as `deno compile` would ship it: what loading ~35 modules costs at
- * start-up) and, on the dense shape, the assignment's literal algorithm
+ * nothing measured), `uss bundled` (uss bundled by `deno bundle` into a few
+ * chunks, the exporter, report and watch loaded on demand: what loading uss's
+ * ~50 modules costs at start-up) and, on the dense shape, the assignment's literal algorithm
  * (scripts/seed_literal.ts). The many-VMAs shapes time `uss PID`, `uss maps PID`,
  * cat and the empty Deno only; they need vm.max_map_count above their VMA count,
- * and raises it for the run when it is lower (cleanup restores it). Before
+ * which the script raises for the run when it is lower (cleanup restores it). Before
  * timing, uss's answer is checked against smaps_rollup (and the literal
  * algorithm, the bundle and `uss maps`), so a fast wrong answer shows.
  * Prints medians and the tracked ratios with ✓/✗, with the bundle's figures as
@@ -102,12 +102,14 @@ function parseShapes(text: string): Set<ShapeName> | null {
   return new Set(SHAPES.filter((shape) => names.includes(shape)));
 }
 
-/** uss bundled by `deno bundle` as the `bundle` task does (split: the exporter and report apart). */
+/** uss bundled by `deno bundle` as the `bundle` task does (split: exporter, report and watch apart). */
 interface Bundle {
   /** The bundle's entry point (outside the repository). */
   path: string;
-  /** Bytes of the entry point and the chunks it loads statically, roughly: all files. */
+  /** Bytes of all its files (the chunks loaded on demand included). */
   bytes: number;
+  /** Its files. */
+  files: number;
 }
 
 /**
@@ -129,8 +131,12 @@ async function bundleUss(dir: string): Promise<Bundle | { reason: string }> {
   try {
     Deno.statSync(path);
     let bytes = 0;
-    for (const entry of Deno.readDirSync(out)) bytes += Deno.statSync(`${out}/${entry.name}`).size;
-    return { path, bytes };
+    let files = 0;
+    for (const entry of Deno.readDirSync(out)) {
+      bytes += Deno.statSync(`${out}/${entry.name}`).size;
+      files++;
+    }
+    return { path, bytes, files };
   } catch (error) {
     return { reason: `deno bundle exited 0 but wrote no ${path}: ${error}` };
   }
@@ -479,7 +485,7 @@ async function main(): Promise<number> {
         "path" in bundled
           ? `bundle:  deno bundle main.ts: ${
             (bundled.bytes / 1024).toFixed(1)
-          } KiB, 1 module${loads}`
+          } KiB in ${bundled.files} files${loads}`
           : `bundle:  uss bundled skipped: ${bundled.reason}`,
       );
     }
@@ -495,8 +501,8 @@ async function main(): Promise<number> {
     const seedEvery = Math.max(1, Math.ceil(rounds / 5));
     const oneProcess = (pid: number, seed: boolean): Contender[] => [
       { name: "uss", command: denoRun(MAIN, pid) },
-      // The same code as one module (outside the repo, so no deno.json either,
-      // as a compiled uss): uss − bundled is what loading ~35 modules costs.
+      // The same code in a few chunks (outside the repo, so no deno.json either,
+      // as a compiled uss): uss − bundled is what loading uss's modules costs.
       ...(bundle ? [{ name: "bundled", command: denoRun(bundle.path, pid) }] : []),
       { name: "cat", command: ["cat", `/proc/${pid}/smaps_rollup`] },
       { name: "empty", command: emptyDeno },

@@ -1,12 +1,13 @@
 /**
- * Shared machinery of the benchmarks (`bench.ts`, `bench_all.ts`): timing
+ * Shared machinery of the benchmarks (`bench.ts`, `bench_all.ts`, `bench_serve.ts`): timing
  * contenders round-robin, peak RSS, the machine description, what the kernel
  * says (smaps_rollup) to check uss against, formatting the figures, and
  * killing everything a benchmark started, whatever happens. Tables are drawn
  * by uss's own `renderTable` (src/report/format.ts).
  *
  * Benchmarks report medians and ratios; they never fail on a figure. A
- * benchmark exits non-zero only when a contender cannot run at all.
+ * benchmark exits 1 when a contender cannot run at all or it is not run as
+ * root, 2 on a usage error.
  *
  * @module
  */

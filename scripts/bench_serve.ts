@@ -134,7 +134,8 @@ async function startExporter(cleanup: Cleanup): Promise<{ child: Deno.ChildProce
 /** One scrape: wall milliseconds and the text. */
 async function scrape(url: string): Promise<{ ms: number; text: string }> {
   const start = performance.now();
-  const response = await fetch(url);
+  // A scrape that never answers ends the benchmark (exit 1), never hangs it.
+  const response = await fetch(url, { signal: AbortSignal.timeout(60_000) });
   const text = await response.text();
   const elapsed = performance.now() - start;
   if (response.status !== 200) throw new Error(`scrape answered ${response.status}: ${text}`);
