@@ -47,7 +47,8 @@ async function collect(session: Session, measurements: number): Promise<string> 
   const families: MetricFamily[] = [];
   let processes: ProcessesResult | null = null;
   for (const by of serveOptions.by) {
-    const grouped = await measureGroups(session, pids, by);
+    // An exporter draws no progress line, whatever its stderr is.
+    const grouped = await measureGroups(session, pids, by, { onProgress: undefined });
     const { measurement, notes } = grouped;
     const groups: GroupsResult = {
       kind: "groups",

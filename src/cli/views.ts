@@ -142,8 +142,7 @@ function measureWith(
   run: MeasureRunOptions = {},
 ): Promise<Measurement> {
   const { options } = session;
-  const quiet = options.format !== "table" || options.watch !== null ||
-    options.command === "serve";
+  const quiet = options.format !== "table" || options.watch !== null;
   return measure(session.context, pids, {
     onProgress: quiet ? undefined : progressReporter(),
     ...run,

@@ -44,7 +44,7 @@ import {
   skipOrFail,
   STRICT,
 } from "../helpers.ts";
-import { assertOneLine, literal } from "../env/env_support.ts";
+import { assertOneLine, literal, withProcMount } from "../env/env_support.ts";
 import { type GroupJson, startWorkers, uniqueName, type Workers } from "./workers_support.ts";
 
 const EXIT_ENVIRONMENT = 3;
@@ -500,6 +500,9 @@ async function credentials(): Promise<Credential[]> {
     const run = await runCommand(["htpasswd", "-nbB", "alice", "alice-pw"]);
     assert.equal(run.code, 0, run.stderr);
     made.push({ user: "alice", password: "alice-pw", line: run.stdout.trim(), by: "htpasswd" });
+  } else {
+    // An extra: bcryptjs's hash below is always tested.
+    console.log("skipped: a $2y$ hash from htpasswd (apache2-utils is not installed)");
   }
   const { default: bcrypt } = await import("bcryptjs");
   const hash = await bcrypt.hash("bob pw:with colon", 8);
@@ -907,24 +910,6 @@ function readsPagemap(pid: number): boolean {
 }
 
 // ---------------------------------------------------------------------------
-
-/** Mounts a fresh procfs in a temporary directory for the duration of `body`. */
-async function withProcMount(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "uss-serve-proc-" });
-  let mounted = false;
-  try {
-    const mount = await runCommand(["mount", "-t", "proc", "proc", dir]);
-    assert.equal(mount.code, 0, mount.stderr);
-    mounted = true;
-    await body(dir);
-  } finally {
-    if (mounted) {
-      const unmount = await runCommand(["umount", dir]);
-      if (unmount.code !== 0) await runCommand(["umount", "-l", dir]);
-    }
-    await Deno.remove(dir);
-  }
-}
 
 Deno.test({
   name:

@@ -301,6 +301,23 @@ export async function mustRun(command: string[]): Promise<string> {
   return result.stdout;
 }
 
+/** Mounts a fresh procfs in a temporary directory for the duration of `body` (root only). */
+export async function withProcMount(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "uss-proc-" });
+  let mounted = false;
+  try {
+    await mustRun(["mount", "-t", "proc", "proc", dir]);
+    mounted = true;
+    await body(dir);
+  } finally {
+    if (mounted) {
+      const unmount = await runCommand(["umount", dir]);
+      if (unmount.code !== 0) await runCommand(["umount", "-l", dir]);
+    }
+    await Deno.remove(dir);
+  }
+}
+
 /** Files `deno run main.ts` reads: main.ts, deno.json and everything under src/. */
 function sourceFiles(): string[] {
   const files = [`${REPO_ROOT}/main.ts`, `${REPO_ROOT}/deno.json`];

@@ -7,34 +7,17 @@
 
 import assert from "node:assert/strict";
 import type { ProcessJson } from "../json_schema.ts";
-import { IS_ROOT, runCommand, runUss, runUssJson } from "../helpers.ts";
+import { IS_ROOT, runUss, runUssJson } from "../helpers.ts";
 import {
   assertOneLine,
   assertSameWhenQuiet,
   figuresOf,
   literal,
-  mustRun,
   startIdle,
+  withProcMount,
 } from "./env_support.ts";
 
 const EXIT_ENVIRONMENT = 3;
-
-/** Mounts a fresh procfs in a temporary directory for the duration of `body`. */
-async function withProcMount(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "uss-env-proc-" });
-  let mounted = false;
-  try {
-    await mustRun(["mount", "-t", "proc", "proc", dir]);
-    mounted = true;
-    await body(dir);
-  } finally {
-    if (mounted) {
-      const unmount = await runCommand(["umount", dir]);
-      if (unmount.code !== 0) await runCommand(["umount", "-l", dir]);
-    }
-    await Deno.remove(dir);
-  }
-}
 
 async function measureOne(args: string[], permissions?: string[]): Promise<ProcessJson> {
   const { code, json, stderr } = await runUssJson<ProcessJson[]>(args, { permissions });
