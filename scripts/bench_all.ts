@@ -56,9 +56,10 @@ import {
   roundRobin,
   RSS_METHOD,
   runCount,
-  startAndReadLine,
+  startWorkload,
   stopWorkload,
   type Timings,
+  type Workload,
 } from "./bench_lib.ts";
 
 const TARGET_SMEM_OVER_USS = 5;
@@ -173,24 +174,6 @@ async function listing(extra: string[] = []): Promise<ProcessJson[]> {
   }
 }
 
-/** A workload the benchmark started: its first process and every PID, parent first. */
-interface Workload {
-  parent: Deno.ChildProcess;
-  pids: number[];
-}
-
-/**
- * Starts a workload that prints its PIDs as a JSON array when ready, and hands
- * every PID to cleanup.
- */
-async function startWorkload(cleanup: Cleanup, command: string[]): Promise<Workload> {
-  const started = await startAndReadLine(cleanup, command);
-  const pids: number[] = JSON.parse(started.line);
-  // Children also die with the parent (PR_SET_PDEATHSIG); this is the backstop.
-  for (const pid of pids) cleanup.pid(pid);
-  return { parent: started.child, pids };
-}
-
 /**
  * Sums what `uss --json` (all processes) and smaps_rollup say about the
  * workload's processes, so a wrong answer is not timed unnoticed.
@@ -278,7 +261,7 @@ async function runForkload(
     contenders.filter((c) => c.name === "uss"),
     rssRuns,
   );
-  await stopWorkload(cleanup, workload.parent, workload.pids);
+  await stopWorkload(cleanup, workload);
 
   const uss = medianOf(times, "uss");
   const cat = medianOf(times, "cat");
@@ -740,7 +723,7 @@ async function runScaling(
     { name: "uss", command: USS_JSON },
   ];
   const reused = reuse && counts.includes(reuse.pids.length - 1) ? reuse.pids.length - 1 : null;
-  if (reuse && reused === null) await stopWorkload(cleanup, reuse.parent, reuse.pids);
+  if (reuse && reused === null) await stopWorkload(cleanup, reuse);
   const order = reused === null ? counts : [reused, ...counts.filter((n) => n !== reused)];
   const rssRuns = 3;
   const points: ScalingPoint[] = [];
@@ -757,7 +740,7 @@ async function runScaling(
       times,
       peaks,
     });
-    await stopWorkload(cleanup, workload.parent, workload.pids);
+    await stopWorkload(cleanup, workload);
   }
   points.sort((a, b) => a.children - b.children);
 
@@ -861,7 +844,7 @@ async function main(): Promise<number> {
     if (shapes.has("scaling")) {
       ok &&= await runScaling(cleanup, cowRounds, counts, cowMib, running);
     } else if (running) {
-      await stopWorkload(cleanup, running.parent, running.pids);
+      await stopWorkload(cleanup, running);
     }
 
     if (!ok) {

@@ -453,17 +453,32 @@ export async function waitStopped(pid: number, timeoutMs = 30_000): Promise<void
   throw new Error(`process ${pid} did not stop within ${timeoutMs} ms`);
 }
 
+/** A workload the benchmark started: its first process and every PID, parent first. */
+export interface Workload {
+  parent: Deno.ChildProcess;
+  pids: number[];
+}
+
+/**
+ * Starts a workload that prints its PIDs as a JSON array when ready, and hands
+ * every PID to cleanup.
+ */
+export async function startWorkload(cleanup: Cleanup, command: string[]): Promise<Workload> {
+  const started = await startAndReadLine(cleanup, command);
+  const pids: number[] = JSON.parse(started.line);
+  // Children also die with the parent (PR_SET_PDEATHSIG); this is the backstop.
+  for (const pid of pids) cleanup.pid(pid);
+  return { parent: started.child, pids };
+}
+
 /**
  * Kills a workload (children first: until the parent dies they stay zombies,
  * so no PID signalled can have been reaped and reused) and waits until its
  * processes are gone, so that the next scan does not see them and their
- * memory is free again. `pids` lists the parent first.
+ * memory is free again.
  */
-export async function stopWorkload(
-  cleanup: Cleanup,
-  parent: Deno.ChildProcess,
-  pids: readonly number[],
-): Promise<void> {
+export async function stopWorkload(cleanup: Cleanup, workload: Workload): Promise<void> {
+  const { parent, pids } = workload;
   for (const pid of [...pids.slice(1), pids[0]]) {
     try {
       Deno.kill(pid, "SIGKILL");

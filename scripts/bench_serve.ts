@@ -36,7 +36,7 @@ import {
   median,
   mib,
   ms,
-  startAndReadLine,
+  startWorkload,
   stopWorkload,
   timeOnce,
 } from "./bench_lib.ts";
@@ -176,9 +176,7 @@ async function main(): Promise<number> {
 
     console.error(`bench_serve: starting the forkload workload (1 + ${children} processes)`);
     const forkload = await compile("forkload", tmp);
-    const started = await startAndReadLine(cleanup, [forkload, String(children), "64", "512"]);
-    const pids: number[] = JSON.parse(started.line);
-    for (const pid of pids) cleanup.pid(pid);
+    const workload = await startWorkload(cleanup, [forkload, String(children), "64", "512"]);
 
     const exporter = await startExporter(cleanup);
     const warm = await scrape(exporter.url);
@@ -211,7 +209,7 @@ async function main(): Promise<number> {
     exporter.child.kill("SIGTERM");
     const stopped = await exporter.child.status;
     if (stopped.code !== 0) console.log(`note: the exporter exited ${stopped.code} on SIGTERM`);
-    await stopWorkload(cleanup, started.child, pids);
+    await stopWorkload(cleanup, workload);
 
     const wall = median(walls);
     console.log(`\n${scrapes} scrapes one after the other, ms`);
