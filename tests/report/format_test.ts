@@ -1,9 +1,16 @@
 // Covers formatBytes and renderTable (src/report/format.ts): binary units with
 // three significant digits below 10 and one decimal above, exact mode, column
-// alignment, two spaces between columns, message rows, no trailing spaces.
+// alignment, two spaces between columns, message rows, no trailing spaces; and
+// cellText (src/report/table.ts), which remembers the sizes it formatted.
 
 import assert from "node:assert/strict";
+import {
+  type Column as FigureColumn,
+  COLUMNS as FIGURE_COLUMNS,
+  resolveColumns,
+} from "../../src/report/columns.ts";
 import { type Column, formatBytes, renderTable } from "../../src/report/format.ts";
+import { cellText } from "../../src/report/table.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -134,4 +141,21 @@ Deno.test("renderTable: a message row with no cells starts at the left margin", 
 
 Deno.test("renderTable: without rows only the header is printed", () => {
   assert.equal(renderTable(COLUMNS, []), "PID  NAME  USS");
+});
+
+Deno.test("cellText: a size prints the same whether formatted before or not, in either mode", () => {
+  const [uss] = resolveColumns(FIGURE_COLUMNS.process, ["uss"]);
+  const column = uss as FigureColumn<unknown>;
+  // Alternating modes on one value: the remembered text of one mode never
+  // answers for the other.
+  for (let round = 0; round < 2; round++) {
+    assert.equal(cellText(column, 8 * KiB, false), "8.00 KiB");
+    assert.equal(cellText(column, 8 * KiB, true), "8192");
+  }
+  // More distinct sizes than are remembered, then the first again.
+  for (let bytes = 0; bytes < 10_000; bytes++) {
+    assert.equal(cellText(column, bytes * KiB, false), formatBytes(bytes * KiB));
+  }
+  assert.equal(cellText(column, 8 * KiB, false), "8.00 KiB");
+  assert.equal(cellText(column, -8 * KiB, false), "-8.00 KiB");
 });
