@@ -258,6 +258,39 @@ export function readSetting(path: string): string {
   return Deno.readTextFileSync(path).trim();
 }
 
+/** The largest PID Linux can hand out (pid_max is at most 2^22), the largest the CLI accepts. */
+const LARGEST_PID = 4_194_303;
+
+/**
+ * `count` PIDs, ascending, that name no process now and that the CLI accepts
+ * (1..4194303). The kernel hands out PIDs below pid_max only, so PIDs from
+ * pid_max up are taken when they all fit under 4194303: no process can ever
+ * have them. Otherwise they are PIDs without a /proc entry, scanned from
+ * 4194303 down, which a new process may take later.
+ *
+ * @throws {Error} when fewer than `count` PIDs name no process.
+ */
+export function missingPids(count = 1): number[] {
+  const pidMax = Number(readSetting("/proc/sys/kernel/pid_max"));
+  if (pidMax + count - 1 <= LARGEST_PID) {
+    return Array.from({ length: count }, (_, index) => pidMax + index);
+  }
+  const free: number[] = [];
+  for (let pid = LARGEST_PID; pid >= 1 && free.length < count; pid--) {
+    try {
+      Deno.statSync(`/proc/${pid}`);
+    } catch (error) {
+      // Anything but "no such entry" says nothing about the PID: not a free one.
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      free.push(pid);
+    }
+  }
+  if (free.length < count) {
+    throw new Error(`only ${free.length} of the ${count} PIDs wanted name no process`);
+  }
+  return free.reverse();
+}
+
 /**
  * Sets a system setting for the duration of `body` and restores it afterwards,
  * even when `body` throws.

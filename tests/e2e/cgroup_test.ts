@@ -41,15 +41,13 @@
 import assert from "node:assert/strict";
 import { IS_ROOT, runUss, runUssJson, skipOrFail, STRICT } from "../helpers.ts";
 import {
+  assertExactGroup,
   cowFrames,
-  type Frame,
   GROUP_KEYS,
   type GroupJson,
-  groupModel,
   type ListingJson,
-  type ProcessJson,
+  measureEach,
   startWorkers,
-  sumOf,
   uniqueName,
   type Workers,
 } from "./workers_support.ts";
@@ -214,52 +212,6 @@ function assertCharge(group: CgroupJson, before: Charge, after: Charge, what: st
       `${what}: ${key} ${value} is not the kernel's ${low === high ? low : `${low}..${high}`}`,
     );
   }
-}
-
-/** `uss --json PID...` of every member, all measured: the members' own figures. */
-async function measureEach(pids: readonly number[]): Promise<ProcessJson[]> {
-  const { code, json, stderr } = await runUssJson<ProcessJson[]>(pids.map(String));
-  assert.equal(code, 0, stderr);
-  for (const report of json) assert.equal(report.state, "ok", JSON.stringify(report));
-  return json;
-}
-
-/**
- * Asserts a cgroup group's exact figures against the model of its members'
- * frames and the members' own figures (as groups_test.ts does for trees).
- */
-function assertExactGroup(
-  group: CgroupJson,
-  members: readonly ProcessJson[],
-  frames: readonly Frame[],
-  page: number,
-  what: string,
-): string {
-  const pids = members.map((member) => member.pid).sort((a, b) => a - b);
-  const model = groupModel(frames, pids);
-  assert.deepEqual([...group.members].sort((a, b) => a - b), pids, `${what}: members`);
-  assert.equal(group.processes, pids.length, `${what}: processes`);
-  assert.equal(group.method, "kpagecount", `${what}: method`);
-  assert.equal(group.uss_sum, sumOf(members, "uss"), `${what}: uss_sum`);
-  assert.equal(
-    group.uss! - group.uss_sum,
-    model.sharedInside * page,
-    `${what}: group USS - uss_sum = ${model.sharedInside} pages shared only inside the cgroup ` +
-      `(${JSON.stringify(group)})`,
-  );
-  assert.equal(group.uss, group.uss_anon! + group.uss_file!, `${what}: uss = anon + file`);
-  assert.equal(group.rss, sumOf(members, "rss"), `${what}: RSS is the members' RSS added up`);
-  assert.equal(
-    sumOf(members, "ram") - group.ram!,
-    model.duplicates * page,
-    `${what}: sum of RAM - group RAM = ${model.duplicates} region frames of several members`,
-  );
-  const pss = sumOf(members, "pss");
-  assert.ok(Math.abs(group.pss - pss) <= members.length, `${what}: PSS ${group.pss} vs ${pss}`);
-  // Each slot once (tests/e2e/swap_test.ts has slots shared after a fork).
-  const swapSum = sumOf(members, "swap");
-  assert.ok(group.swap !== null && group.swap <= swapSum, `${what}: swap ${group.swap}`);
-  return `${what}: uss ${group.uss} = uss_sum ${group.uss_sum} + ${model.sharedInside} pages`;
 }
 
 /** Runs `uss --by cgroup --json ARGS` and returns its groups. */

@@ -7,7 +7,15 @@
  */
 
 import assert from "node:assert/strict";
-import { buildFixture, IS_ROOT, PAGE_SIZE, runUss, runUssJson, startFixture } from "../helpers.ts";
+import {
+  buildFixture,
+  IS_ROOT,
+  missingPids,
+  PAGE_SIZE,
+  runUss,
+  runUssJson,
+  startFixture,
+} from "../helpers.ts";
 import { MAPPING_KEYS, PROCESS_KEYS, SIZE_KEYS } from "../json_schema.ts";
 
 type ProcessJson = Record<string, unknown> & {
@@ -70,21 +78,6 @@ function assertOneLineError(stderr: string, what: string): void {
   assert.doesNotMatch(stderr, /^\s+at |Uncaught|Error:|\.ts:\d+/m, `${what}: no stack trace`);
 }
 
-/** A PID the CLI accepts (1..4194303, the largest pid_max allows) that names no process now. */
-function missingPid(): number {
-  const pidMax = Number(Deno.readTextFileSync("/proc/sys/kernel/pid_max").trim());
-  // Above pid_max nothing can exist; below PID_MAX the CLI accepts it.
-  if (pidMax < 4_194_303) return pidMax + 1;
-  for (let pid = pidMax - 1; pid > 1; pid--) {
-    try {
-      Deno.statSync(`/proc/${pid}`);
-    } catch {
-      return pid;
-    }
-  }
-  throw new Error("no free PID");
-}
-
 function assertSizesIntegers(report: ProcessJson): void {
   for (const key of SIZE_KEYS) {
     assert.ok(Number.isInteger(report[key]), `${key} of ${report.pid} is an integer`);
@@ -138,7 +131,7 @@ Deno.test("a missing PID next to a real one: the real one is still measured, exi
   const binary = await buildFixture("layouts");
   await using fixture = await startFixture(binary, ["private", "16"], 1);
   const [{ pid }] = fixture.processes;
-  const missing = missingPid();
+  const [missing] = missingPids();
 
   const { code, json, stderr } = await runUssJson<ProcessJson[]>([String(pid), String(missing)]);
   assert.equal(code, 1);

@@ -25,6 +25,7 @@ import assert from "node:assert/strict";
 import {
   buildFixture,
   IS_ROOT,
+  missingPids,
   PAGE_SIZE,
   readRollup,
   REPO_ROOT,
@@ -571,13 +572,6 @@ function bash(script: string, ...args: string[]) {
   });
 }
 
-/** PIDs that name no process (above pid_max when the CLI accepts them). */
-function missingPids(count: number): string[] {
-  const pidMax = Number(Deno.readTextFileSync("/proc/sys/kernel/pid_max").trim());
-  const first = pidMax + count <= 4_194_303 ? pidMax + 1 : 4_194_303 - count;
-  return Array.from({ length: count }, (_, index) => String(first + index));
-}
-
 Deno.test("a failed write to stdout: one line on stderr and exit 5, never a crash", async (t) => {
   await t.step("stdout is /dev/full", async () => {
     const run = await bash('exec "$0" run --quiet -A "$1" > /dev/full');
@@ -596,7 +590,7 @@ Deno.test("a failed write to stdout: one line on stderr and exit 5, never a cras
       const run = await bash(
         '"$0" run --quiet -A "$1" "${@:3}" 2> "$2" | head -1; echo "status ${PIPESTATUS[0]}"',
         `${dir}/stderr`,
-        ...missingPids(6000),
+        ...missingPids(6000).map(String),
       );
       assert.equal(run.code, 0, run.stderr);
       const [first, status] = run.stdout.trimEnd().split("\n");

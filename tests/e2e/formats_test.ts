@@ -36,9 +36,9 @@ import {
   buildFixture,
   type Fixture,
   IS_ROOT,
+  missingPids,
   PAGE_SIZE,
   promtoolCheck,
-  readSetting,
   runUss,
   runUssJson,
   skipOrFail,
@@ -749,13 +749,6 @@ async function startSet(tag: string) {
   }
 }
 
-/** A PID that cannot exist now (at or above pid_max when that parses, else unused). */
-function missingPid(): number {
-  const max = Number(readSetting("/proc/sys/kernel/pid_max"));
-  if (max <= 4_194_303) return max;
-  for (let pid = 4_194_303;; pid--) if (statOf(pid) === null) return pid;
-}
-
 const FORMATS = ["csv", "prometheus", "ndjson"] as const;
 
 Deno.test("every format prints the figures of --json: PIDs, listing, --by name, --tree, maps", async (t) => {
@@ -765,7 +758,7 @@ Deno.test("every format prints the figures of --json: PIDs, listing, --by name, 
   const fixturePids = [...workers.pids, ...layouts.processes.map((p) => p.pid)];
   const layoutsParent = layouts.processes.find((p) => p.role === "parent")!.pid;
   const kernelThread = statOf(2)?.kernelThread ? [2] : [];
-  const missing = missingPid();
+  const [missing] = missingPids();
   const pattern = `^${tag}$|${literal(layoutsBinary)}`;
   const SIZES = ["uss", "uss_anon", "uss_file", "pss", "rss", "ram", "swap"];
 

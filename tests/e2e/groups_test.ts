@@ -19,10 +19,10 @@
  */
 
 import assert from "node:assert/strict";
-import { IS_ROOT, PAGE_SIZE, runUss, runUssJson } from "../helpers.ts";
+import { IS_ROOT, missingPids, PAGE_SIZE, runUss, runUssJson } from "../helpers.ts";
 import { AS_NOBODY, NOBODY_ID, prepareNobody } from "../env/env_support.ts";
 import {
-  assertSizes,
+  assertExactGroup,
   cowFrames,
   type Frame,
   GROUP_KEYS,
@@ -30,6 +30,7 @@ import {
   groupModel,
   type ListingJson,
   type MapsJson,
+  measureEach,
   memberModel,
   type ProcessJson,
   rowAt,
@@ -44,15 +45,6 @@ import {
 
 const PAGE = PAGE_SIZE;
 
-/** `uss --json PID...` of the given processes, all measured. */
-async function measureEach(pids: readonly number[]): Promise<ProcessJson[]> {
-  const { code, json, stderr } = await runUssJson<ProcessJson[]>(pids.map(String));
-  assert.equal(code, 0, stderr);
-  assert.deepEqual(json.map((report) => report.pid), [...pids]);
-  for (const report of json) assert.equal(report.state, "ok", JSON.stringify(report));
-  return json;
-}
-
 /** The reports of `pids`, in that order. */
 function byPids(reports: readonly ProcessJson[], pids: readonly number[]): ProcessJson[] {
   return pids.map((pid) => reports.find((report) => report.pid === pid)!);
@@ -66,68 +58,6 @@ async function oneGroup(args: string[]): Promise<GroupJson> {
   const [group] = json;
   assert.deepEqual(Object.keys(group), GROUP_KEYS, "group keys");
   return group;
-}
-
-/**
- * Asserts a group's exact figures against the members' own figures and the
- * region model; returns what was compared, for the log.
- */
-function assertExactGroup(
-  group: GroupJson,
-  members: readonly ProcessJson[],
-  frames: readonly Frame[],
-  what: string,
-): string {
-  const pids = members.map((member) => member.pid);
-  const model = groupModel(frames, pids);
-  assert.equal(group.processes, members.length, `${what}: processes`);
-  assert.deepEqual([...group.members].sort((a, b) => a - b), [...pids].sort((a, b) => a - b));
-  assert.equal(group.method, "kpagecount", `${what}: method`);
-  assertSizes(group as unknown as Record<string, unknown>, what);
-
-  const ussSum = sumOf(members, "uss");
-  assert.equal(group.uss_sum, ussSum, `${what}: uss_sum is the members' USS added up`);
-  assert.equal(
-    group.uss! - group.uss_sum,
-    model.sharedInside * PAGE,
-    `${what}: group USS - uss_sum = ${model.sharedInside} pages shared only inside the group ` +
-      `(group ${JSON.stringify(group)}, members ${JSON.stringify(members)})`,
-  );
-  assert.equal(
-    group.uss_anon! - sumOf(members, "uss_anon"),
-    model.sharedInsideAnon * PAGE,
-    `${what}: anonymous part of the memory shared inside`,
-  );
-  assert.equal(
-    group.uss_file! - sumOf(members, "uss_file"),
-    model.sharedInsideFile * PAGE,
-    `${what}: file/shmem part of the memory shared inside`,
-  );
-  assert.equal(group.uss, group.uss_anon! + group.uss_file!, `${what}: uss = anon + file`);
-
-  const rssSum = sumOf(members, "rss");
-  assert.equal(group.rss, rssSum, `${what}: group RSS is the sum of the members' RSS`);
-  const ramSum = sumOf(members, "ram");
-  assert.ok(group.ram! <= ramSum, `${what}: group RAM ${group.ram} <= sum of RAM ${ramSum}`);
-  assert.equal(
-    ramSum - group.ram!,
-    model.duplicates * PAGE,
-    `${what}: sum of RAM - group RAM = ${model.duplicates} region frames of several members`,
-  );
-  const pssSum = sumOf(members, "pss");
-  assert.ok(
-    Math.abs(group.pss - pssSum) <= members.length,
-    `${what}: group PSS ${group.pss} = sum of members' PSS ${pssSum} (±1 byte per member)`,
-  );
-  const swapSum = sumOf(members, "swap");
-  assert.ok(
-    group.swap !== null && group.swap <= swapSum,
-    `${what}: group swap ${group.swap} counts a slot once (sum ${swapSum}; swap_test.ts shares slots)`,
-  );
-  assert.equal(group.hugetlb, 0);
-  assert.equal(group.hugetlb_uss, 0);
-  return `${what}: uss ${group.uss} = uss_sum ${group.uss_sum} + ${model.sharedInside} pages; ` +
-    `ram ${group.ram} = ${ramSum} - ${model.duplicates} pages; pss ${group.pss} (sum ${pssSum})`;
 }
 
 /** Asserts each member's region row of `uss maps --json PID` against the model. */
@@ -192,7 +122,7 @@ Deno.test({
       // the members' USS holds N*WRITTEN of them.
       assert.equal(model.sharedInside, PAGES);
       assert.equal(model.duplicates, (N + 1) * PAGES - (PAGES + N * WRITTEN));
-      console.log(assertExactGroup(group, members, frames, "tree"));
+      console.log(assertExactGroup(group, members, frames, PAGE, "tree"));
     });
 
     await t.step("--group of every member equals --tree", async () => {
@@ -203,38 +133,38 @@ Deno.test({
       const { group: _a, members: _b, ...figures } = group;
       const { group: _c, members: _d, ...treeFigures } = tree;
       assert.deepEqual(figures, treeFigures);
-      assertExactGroup(group, members, frames, "group of all");
+      assertExactGroup(group, members, frames, PAGE, "group of all");
     });
 
     await t.step("--group parent + two workers: the third worker's slice is inside", async () => {
       const pids = [parent.pid, w0.pid, w1.pid];
       const group = await oneGroup(["--group", pids.join(",")]);
       assert.equal(groupModel(frames, pids).sharedInside, WRITTEN);
-      console.log(assertExactGroup(group, byPids(members, pids), frames, "parent+w0+w1"));
+      console.log(assertExactGroup(group, byPids(members, pids), frames, PAGE, "parent+w0+w1"));
     });
 
     await t.step("--group of the workers alone: nothing shared only among them", async () => {
       const pids = tree.workers.map((worker) => worker.pid);
       const group = await oneGroup(["--group", pids.join(",")]);
       assert.equal(groupModel(frames, pids).sharedInside, 0);
-      console.log(assertExactGroup(group, byPids(members, pids), frames, "workers"));
+      console.log(assertExactGroup(group, byPids(members, pids), frames, PAGE, "workers"));
     });
 
     await t.step("--group with a repeated PID counts it once", async () => {
       const group = await oneGroup(["--group", `${w0.pid},${w0.pid},${parent.pid}`]);
       assert.equal(group.processes, 2);
-      assertExactGroup(group, byPids(members, [w0.pid, parent.pid]), frames, "w0+parent");
+      assertExactGroup(group, byPids(members, [w0.pid, parent.pid]), frames, PAGE, "w0+parent");
     });
 
     await t.step("--tree of a worker: the worker alone", async () => {
       const group = await oneGroup(["--tree", String(w2.pid)]);
       assert.equal(group.group, `tree:${w2.pid} (${name})`);
       assert.deepEqual(group.members, [w2.pid]);
-      assertExactGroup(group, byPids(members, [w2.pid]), frames, "tree of w2");
+      assertExactGroup(group, byPids(members, [w2.pid]), frames, PAGE, "tree of w2");
     });
 
     await t.step("--group with a PID that does not exist: exit 1, the others grouped", async () => {
-      const missing = missingPid();
+      const [missing] = missingPids();
       const { code, json } = await runUssJson<GroupJson[]>([
         "--group",
         `${parent.pid},${w0.pid},${missing}`,
@@ -249,6 +179,7 @@ Deno.test({
         json[0],
         byPids(members, [parent.pid, w0.pid]),
         frames,
+        PAGE,
         "group with a missing PID",
       );
       const tree = await runUss(["--tree", String(missing)]);
@@ -289,30 +220,17 @@ Deno.test({
       const model = groupModel(frames, tree.pids);
       assert.equal(model.sharedInside, PAGES);
       assert.equal(model.sharedInsideFile, PAGES);
-      console.log(assertExactGroup(group, members, frames, "shared tree"));
+      console.log(assertExactGroup(group, members, frames, PAGE, "shared tree"));
     });
 
     await t.step("--group of the workers alone: the parent still maps the region", async () => {
       const pids = tree.workers.map((worker) => worker.pid);
       const group = await oneGroup(["--group", pids.join(",")]);
       const own = members.filter((member) => pids.includes(member.pid));
-      console.log(assertExactGroup(group, own, frames, "shared workers"));
+      console.log(assertExactGroup(group, own, frames, PAGE, "shared workers"));
     });
   },
 });
-
-/** A PID that names no process now (and that the CLI accepts). */
-function missingPid(): number {
-  const pidMax = Number(Deno.readTextFileSync("/proc/sys/kernel/pid_max").trim());
-  for (let pid = Math.min(pidMax, 4_194_304) - 1; pid > 1; pid--) {
-    try {
-      Deno.statSync(`/proc/${pid}`);
-    } catch {
-      return pid;
-    }
-  }
-  throw new Error("no free PID");
-}
 
 Deno.test({
   name: "file mapped twice by every member (root): page cache shared only inside the group",
@@ -334,11 +252,11 @@ Deno.test({
       const members = await measureEach(tree.pids);
       const group = await oneGroup(["--tree", String(tree.parent.pid)]);
       assert.deepEqual(group.members, tree.pids);
-      console.log(assertExactGroup(group, members, frames, "files tree"));
+      console.log(assertExactGroup(group, members, frames, PAGE, "files tree"));
       const workers = tree.workers.map((worker) => worker.pid);
       const partial = await oneGroup(["--group", workers.join(",")]);
       console.log(
-        assertExactGroup(partial, byPids(members, workers), frames, "files workers"),
+        assertExactGroup(partial, byPids(members, workers), frames, PAGE, "files workers"),
       );
     } finally {
       await Deno.remove(dir, { recursive: true });
@@ -373,7 +291,7 @@ Deno.test("--by name with --name: one group holding every instance of the fixtur
   if (IS_ROOT) {
     // Two separate trees: each keeps its own PAGES shared inside the group.
     const frames = [...cowFrames(first), ...cowFrames(second)];
-    console.log(assertExactGroup(group, members, frames, "by name"));
+    console.log(assertExactGroup(group, members, frames, PAGE, "by name"));
   } else {
     assert.equal(group.uss, null, "without privilege group USS is unknown");
     assert.equal(group.ram, null);
@@ -434,7 +352,9 @@ Deno.test({
       if (nobody.members.length === tree.pids.length) {
         // No other process of that user right now: the group is exactly the tree.
         const frames = cowFrames(tree);
-        console.log(assertExactGroup(nobody, await measureEach(tree.pids), frames, "by user"));
+        console.log(
+          assertExactGroup(nobody, await measureEach(tree.pids), frames, PAGE, "by user"),
+        );
       }
       // Groups come largest USS first.
       const ussOf = (group: GroupJson) => group.uss ?? group.uss_sum; // inexact: the sum

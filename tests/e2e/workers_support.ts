@@ -1,14 +1,15 @@
 /**
- * Support for the end-to-end tests of groups, views and churn: the JSON shapes
- * the CLI prints, the `workers` fixture (tests/fixtures/workers.c) and a model
- * of the frames its layouts create, and small readers of /proc used as
- * independent references (owners, kernel threads, start times).
+ * Support for the end-to-end tests of groups, cgroups, views and churn: the
+ * JSON shapes the CLI prints, the `workers` fixture (tests/fixtures/workers.c)
+ * and a model of the frames its layouts create, the exact check of a group's
+ * figures against that model and its members' own, and small readers of /proc
+ * used as independent references (owners, kernel threads, start times).
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { buildFixture, type Fixture, startFixture } from "../helpers.ts";
+import { buildFixture, type Fixture, runUssJson, startFixture } from "../helpers.ts";
 
 export {
   type FileJson,
@@ -24,6 +25,7 @@ export {
   type Sizes,
 } from "../json_schema.ts";
 import {
+  type GroupJson,
   type MappingJson,
   type MapsJson,
   type ProcessJson,
@@ -176,6 +178,92 @@ export function sumOf(reports: readonly ProcessJson[], key: SizeKey): number {
     assert.ok(Number.isInteger(report[key]), `${key} of ${report.pid}: ${report[key]}`);
     return total + (report[key] as number);
   }, 0);
+}
+
+/**
+ * The members' own figures: `uss --json PID...` of `pids`, one report per PID
+ * in the PIDs' order, each measured (state "ok").
+ *
+ * @throws {AssertionError} when the run fails, a report is missing or out of
+ * order, or a process could not be measured.
+ */
+export async function measureEach(pids: readonly number[]): Promise<ProcessJson[]> {
+  const { code, json, stderr } = await runUssJson<ProcessJson[]>(pids.map(String));
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(json.map((report) => report.pid), [...pids], "reports in the PIDs' order");
+  for (const report of json) assert.equal(report.state, "ok", JSON.stringify(report));
+  return json;
+}
+
+/**
+ * Asserts a group's exact figures (bytes; `page` is the page size in bytes)
+ * against the model of its members' frames and the members' own figures (from
+ * {@link measureEach}): exactly these members, kpagecount, every size a
+ * non-negative integer, group USS - uss_sum = the frames shared only inside
+ * the group (anonymous and file parts each), RSS and PSS (±1 byte per member)
+ * summed, RAM less the frames of several members, each swap slot once, no
+ * hugetlb. A cgroup group of `--by cgroup` fits too (it only adds keys).
+ * Returns what was compared, for the log.
+ *
+ * @throws {AssertionError} at the first figure that differs.
+ */
+export function assertExactGroup(
+  group: GroupJson,
+  members: readonly ProcessJson[],
+  frames: readonly Frame[],
+  page: number,
+  what: string,
+): string {
+  const pids = members.map((member) => member.pid).sort((a, b) => a - b);
+  const model = groupModel(frames, pids);
+  assert.equal(group.processes, members.length, `${what}: processes`);
+  assert.deepEqual([...group.members].sort((a, b) => a - b), pids, `${what}: members`);
+  assert.equal(group.method, "kpagecount", `${what}: method`);
+  assertSizes(group as unknown as Record<string, unknown>, what);
+
+  const ussSum = sumOf(members, "uss");
+  assert.equal(group.uss_sum, ussSum, `${what}: uss_sum is the members' USS added up`);
+  assert.equal(
+    group.uss! - group.uss_sum,
+    model.sharedInside * page,
+    `${what}: group USS - uss_sum = ${model.sharedInside} pages shared only inside the group ` +
+      `(group ${JSON.stringify(group)}, members ${JSON.stringify(members)})`,
+  );
+  assert.equal(
+    group.uss_anon! - sumOf(members, "uss_anon"),
+    model.sharedInsideAnon * page,
+    `${what}: anonymous part of the memory shared inside`,
+  );
+  assert.equal(
+    group.uss_file! - sumOf(members, "uss_file"),
+    model.sharedInsideFile * page,
+    `${what}: file/shmem part of the memory shared inside`,
+  );
+  assert.equal(group.uss, group.uss_anon! + group.uss_file!, `${what}: uss = anon + file`);
+
+  const rssSum = sumOf(members, "rss");
+  assert.equal(group.rss, rssSum, `${what}: group RSS is the sum of the members' RSS`);
+  const ramSum = sumOf(members, "ram");
+  assert.ok(group.ram! <= ramSum, `${what}: group RAM ${group.ram} <= sum of RAM ${ramSum}`);
+  assert.equal(
+    ramSum - group.ram!,
+    model.duplicates * page,
+    `${what}: sum of RAM - group RAM = ${model.duplicates} region frames of several members`,
+  );
+  const pssSum = sumOf(members, "pss");
+  assert.ok(
+    Math.abs(group.pss - pssSum) <= members.length,
+    `${what}: group PSS ${group.pss} = sum of members' PSS ${pssSum} (±1 byte per member)`,
+  );
+  const swapSum = sumOf(members, "swap");
+  assert.ok(
+    group.swap !== null && group.swap <= swapSum,
+    `${what}: group swap ${group.swap} counts a slot once (sum ${swapSum}; swap_test.ts shares slots)`,
+  );
+  assert.equal(group.hugetlb, 0, `${what}: hugetlb`);
+  assert.equal(group.hugetlb_uss, 0, `${what}: hugetlb_uss`);
+  return `${what}: uss ${group.uss} = uss_sum ${group.uss_sum} + ${model.sharedInside} pages; ` +
+    `ram ${group.ram} = ${ramSum} - ${model.duplicates} pages; pss ${group.pss} (sum ${pssSum})`;
 }
 
 /** The row of `uss maps --json PID` that starts at `start`. */
