@@ -117,46 +117,44 @@ function child(parent: string, name: string): string {
   return `${parent === "/" ? "" : parent}/${name}`;
 }
 
-/** The created cgroups, for cleanup: directories, deepest last. */
-class Cgroups {
-  readonly created: string[] = [];
-
-  /** Creates the cgroup directory of `path` under `place`. */
-  make(place: Place, path: string): string {
-    const dir = directoryOf(place, path);
-    if (dir === null) {
-      throw new Deno.errors.NotFound(`${place.hierarchy} ${path} is not under its mount`);
-    }
-    Deno.mkdirSync(dir);
-    this.created.push(dir);
-    return dir;
+/**
+ * Creates the cgroup directory of `path` under `place` and lists it in
+ * `created` (the cgroups to remove, deepest last).
+ */
+function makeCgroup(created: string[], place: Place, path: string): string {
+  const dir = directoryOf(place, path);
+  if (dir === null) {
+    throw new Deno.errors.NotFound(`${place.hierarchy} ${path} is not under its mount`);
   }
+  Deno.mkdirSync(dir);
+  created.push(dir);
+  return dir;
+}
 
-  /**
-   * Removes every created cgroup, deepest first; retries for a while (a killed
-   * process leaves its cgroup a moment after the kill). Returns what could
-   * not be removed.
-   */
-  async remove(): Promise<string[]> {
-    const left: string[] = [];
-    for (const dir of [...this.created].reverse()) {
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        try {
-          Deno.removeSync(dir); // rmdir: a cgroup directory is removed empty
+/**
+ * Removes the cgroups in `created`, deepest first; retries for a while (a
+ * killed process leaves its cgroup a moment after the kill). Returns what
+ * could not be removed.
+ */
+async function removeCgroups(created: readonly string[]): Promise<string[]> {
+  const left: string[] = [];
+  for (const dir of [...created].reverse()) {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        Deno.removeSync(dir); // rmdir: a cgroup directory is removed empty
+        break;
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) break;
+        if (Date.now() > deadline) {
+          left.push(`${dir}: ${(error as Error).message}`);
           break;
-        } catch (error) {
-          if (error instanceof Deno.errors.NotFound) break;
-          if (Date.now() > deadline) {
-            left.push(`${dir}: ${(error as Error).message}`);
-            break;
-          }
-          await new Promise((resolve) => setTimeout(resolve, 50));
         }
+        await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
-    return left;
   }
+  return left;
 }
 
 /** Writes `pid` into the cgroup in `dir` (moves the whole process). */
@@ -271,7 +269,7 @@ Deno.test({
       return skipOrFail("no cgroup hierarchy here (no cgroup2 mount, no v1 memory controller)");
     }
     const tag = `uss-cg${Deno.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-    const cgroups = new Cgroups();
+    const created: string[] = [];
     const trees: Workers[] = [];
     /** Where the fixtures go back before they are killed. */
     const homes: string[] = [];
@@ -295,7 +293,10 @@ Deno.test({
       try {
         for (const side of [v2, v1]) {
           if (!side) continue;
-          side.dirs = [cgroups.make(side.place, side.a), cgroups.make(side.place, side.b)];
+          side.dirs = [
+            makeCgroup(created, side.place, side.a),
+            makeCgroup(created, side.place, side.b),
+          ];
           homes.push(directoryOf(side.place, side.place.own)!);
         }
       } catch (error) {
@@ -307,7 +308,7 @@ Deno.test({
         }
         throw error;
       }
-      console.log(`created: ${cgroups.created.join(" ")}`);
+      console.log(`created: ${created.join(" ")}`);
 
       // --- start the fixtures: A inside v2 A and v1 A, B inside v1 B, then moved to v2 B ---
       const enter = (files: string[]) =>
@@ -516,7 +517,7 @@ Deno.test({
         }
         await tree.kill();
       }
-      left = await cgroups.remove();
+      left = await removeCgroups(created);
       if (left.length > 0) console.error(`cgroups left behind: ${left.join("; ")}`);
     }
     assert.deepEqual(left, [], "every created cgroup removed");
