@@ -64,65 +64,62 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 }
 
 /** One WebSocket to the browser; commands by id, events to listeners. */
-class Connection {
-  #socket: WebSocket;
-  #next = 1;
-  #pending = new Map<number, { resolve(value: Json): void; reject(error: Error): void }>();
-  #listeners = new Set<(message: Message) => void>();
-  #closed: Promise<void>;
+interface Connection {
+  send(method: string, params?: Record<string, unknown>, sessionId?: string): Promise<Json>;
+  /** Adds a listener of events; returns what removes it. */
+  listen(listener: (message: Message) => void): () => void;
+  close(): Promise<void>;
+}
 
-  /** `why` tells, when the socket closes under a command, what became of the browser. */
-  private constructor(socket: WebSocket, why: () => string) {
-    this.#socket = socket;
-    this.#closed = new Promise((resolve) => socket.addEventListener("close", () => resolve()));
-    socket.addEventListener("message", (event) => {
-      const message = JSON.parse(event.data as string) as Message;
-      if (message.id !== undefined) {
-        const pending = this.#pending.get(message.id);
-        this.#pending.delete(message.id);
-        if (message.error) pending?.reject(new Error(`CDP: ${message.error.message}`));
-        else pending?.resolve(message.result ?? {});
-      } else for (const listener of this.#listeners) listener(message);
-    });
-    socket.addEventListener("close", () => {
-      for (const pending of this.#pending.values()) {
-        pending.reject(new Error(`CDP: the connection closed; ${why()}`));
-      }
-      this.#pending.clear();
-    });
-  }
-
-  static async open(url: string, why: () => string): Promise<Connection> {
-    const socket = new WebSocket(url);
-    await within(
-      new Promise<void>((resolve, reject) => {
-        socket.addEventListener("open", () => resolve());
-        socket.addEventListener("error", () => reject(new Error(`cannot connect to ${url}`)));
-      }),
-      10_000,
-      "DevTools WebSocket",
-    );
-    return new Connection(socket, why);
-  }
-
-  send(method: string, params: Record<string, unknown> = {}, sessionId?: string): Promise<Json> {
-    const id = this.#next++;
-    const result = new Promise<Json>((resolve, reject) =>
-      this.#pending.set(id, { resolve, reject })
-    );
-    this.#socket.send(JSON.stringify({ id, method, params, sessionId }));
-    return within(result, 30_000, method);
-  }
-
-  listen(listener: (message: Message) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  async close(): Promise<void> {
-    if (this.#socket.readyState !== WebSocket.CLOSED) this.#socket.close();
-    await within(this.#closed, 5_000, "closing the DevTools WebSocket").catch(() => {});
-  }
+/**
+ * Connects to the browser's DevTools WebSocket at `url`. `why` tells, when the
+ * socket closes under a command, what became of the browser.
+ */
+async function openConnection(url: string, why: () => string): Promise<Connection> {
+  const socket = new WebSocket(url);
+  await within(
+    new Promise<void>((resolve, reject) => {
+      socket.addEventListener("open", () => resolve());
+      socket.addEventListener("error", () => reject(new Error(`cannot connect to ${url}`)));
+    }),
+    10_000,
+    "DevTools WebSocket",
+  );
+  let next = 1;
+  const pending = new Map<number, { resolve(value: Json): void; reject(error: Error): void }>();
+  const listeners = new Set<(message: Message) => void>();
+  const closed = new Promise<void>((resolve) => socket.addEventListener("close", () => resolve()));
+  socket.addEventListener("message", (event) => {
+    const message = JSON.parse(event.data as string) as Message;
+    if (message.id !== undefined) {
+      const waiting = pending.get(message.id);
+      pending.delete(message.id);
+      if (message.error) waiting?.reject(new Error(`CDP: ${message.error.message}`));
+      else waiting?.resolve(message.result ?? {});
+    } else for (const listener of listeners) listener(message);
+  });
+  socket.addEventListener("close", () => {
+    for (const waiting of pending.values()) {
+      waiting.reject(new Error(`CDP: the connection closed; ${why()}`));
+    }
+    pending.clear();
+  });
+  return {
+    send(method, params = {}, sessionId) {
+      const id = next++;
+      const result = new Promise<Json>((resolve, reject) => pending.set(id, { resolve, reject }));
+      socket.send(JSON.stringify({ id, method, params, sessionId }));
+      return within(result, 30_000, method);
+    },
+    listen(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      if (socket.readyState !== WebSocket.CLOSED) socket.close();
+      await within(closed, 5_000, "closing the DevTools WebSocket").catch(() => {});
+    },
+  };
 }
 
 /** Keys the pages are sent: DOM key, code and Windows virtual key code. */
@@ -135,61 +132,73 @@ const KEYS: Record<string, [string, number]> = {
 };
 
 /** A page (tab) of the browser, with what it logged and requested. */
-export class Page {
+export interface Page {
   /** Console errors, uncaught exceptions and error log entries, in order. */
-  readonly errors: string[] = [];
+  readonly errors: string[];
   /** Every URL the page requested (Network.requestWillBeSent). */
-  readonly requests: string[] = [];
-  #connection: Connection;
-  #session: string;
-  #loads: (() => void)[] = [];
+  readonly requests: string[];
+  /** Sends a command to this page's session. */
+  send(method: string, params?: Record<string, unknown>): Promise<Json>;
+  /** Evaluates `expression` in the page (promises awaited) and returns its value. */
+  evaluate<T = Json>(expression: string): Promise<T>;
+  /** Polls `expression` until it is truthy (or throws after `timeoutMs`). */
+  waitFor<T = Json>(expression: string, timeoutMs?: number): Promise<T>;
+  /** Navigates and waits for the load event. */
+  navigate(url: string): Promise<void>;
+  /** Sets the viewport (CSS pixels, device scale 1). */
+  resize(width: number, height: number): Promise<void>;
+  /** Emulates `prefers-color-scheme`. */
+  colorScheme(scheme: "light" | "dark"): Promise<void>;
+  /** A left click at viewport coordinates, as a mouse does it. */
+  click(x: number, y: number): Promise<void>;
+  /** Presses and releases a key (Enter, Escape, Backspace, Tab, " "), to the focused element. */
+  press(key: string): Promise<void>;
+  /** A PNG of the viewport. */
+  screenshot(): Promise<Uint8Array>;
+}
 
-  constructor(connection: Connection, session: string) {
-    this.#connection = connection;
-    this.#session = session;
-    connection.listen((message) => {
-      if (message.sessionId !== session) return;
-      const params = message.params as Json;
-      switch (message.method) {
-        case "Runtime.consoleAPICalled":
-          if (params.type === "error" || params.type === "assert") {
-            this.errors.push(
-              `console.${params.type}: ${
-                params.args.map((arg: Json) => arg.value ?? arg.description).join(" ")
-              }`,
-            );
-          }
-          break;
-        case "Runtime.exceptionThrown":
-          this.errors.push(
-            `exception: ${
-              params.exceptionDetails.exception?.description ?? params.exceptionDetails.text
+/** The page of DevTools session `session` on `connection`, recording its errors and requests. */
+function pageOf(connection: Connection, session: string): Page {
+  const errors: string[] = [];
+  const requests: string[] = [];
+  const loads: (() => void)[] = [];
+  connection.listen((message) => {
+    if (message.sessionId !== session) return;
+    const params = message.params as Json;
+    switch (message.method) {
+      case "Runtime.consoleAPICalled":
+        if (params.type === "error" || params.type === "assert") {
+          errors.push(
+            `console.${params.type}: ${
+              params.args.map((arg: Json) => arg.value ?? arg.description).join(" ")
             }`,
           );
-          break;
-        case "Log.entryAdded":
-          if (params.entry.level === "error") {
-            this.errors.push(`log: ${params.entry.text} ${params.entry.url ?? ""}`);
-          }
-          break;
-        case "Network.requestWillBeSent":
-          this.requests.push(params.request.url);
-          break;
-        case "Page.loadEventFired":
-          for (const resolve of this.#loads.splice(0)) resolve();
-          break;
-      }
-    });
-  }
-
-  /** Sends a command to this page's session. */
-  send(method: string, params: Record<string, unknown> = {}): Promise<Json> {
-    return this.#connection.send(method, params, this.#session);
-  }
-
-  /** Evaluates `expression` in the page (promises awaited) and returns its value. */
-  async evaluate<T = Json>(expression: string): Promise<T> {
-    const reply = await this.send("Runtime.evaluate", {
+        }
+        break;
+      case "Runtime.exceptionThrown":
+        errors.push(
+          `exception: ${
+            params.exceptionDetails.exception?.description ?? params.exceptionDetails.text
+          }`,
+        );
+        break;
+      case "Log.entryAdded":
+        if (params.entry.level === "error") {
+          errors.push(`log: ${params.entry.text} ${params.entry.url ?? ""}`);
+        }
+        break;
+      case "Network.requestWillBeSent":
+        requests.push(params.request.url);
+        break;
+      case "Page.loadEventFired":
+        for (const resolve of loads.splice(0)) resolve();
+        break;
+    }
+  });
+  const send = (method: string, params: Record<string, unknown> = {}) =>
+    connection.send(method, params, session);
+  const evaluate = async <T = Json>(expression: string): Promise<T> => {
+    const reply = await send("Runtime.evaluate", {
       expression,
       returnByValue: true,
       awaitPromise: true,
@@ -201,66 +210,58 @@ export class Page {
       );
     }
     return reply.result.value as T;
-  }
-
-  /** Polls `expression` until it is truthy (or throws after `timeoutMs`). */
-  async waitFor<T = Json>(expression: string, timeoutMs = 5_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await this.evaluate<T>(expression);
-      if (value) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${expression}`);
-      const pause = delay(20);
-      await pause.promise;
-    }
-  }
-
-  /** Navigates and waits for the load event. */
-  async navigate(url: string): Promise<void> {
-    const loaded = new Promise<void>((resolve) => this.#loads.push(resolve));
-    const reply = await this.send("Page.navigate", { url });
-    if (reply.errorText) throw new Error(`cannot open ${url}: ${reply.errorText}`);
-    await within(loaded, 30_000, `loading ${url}`);
-  }
-
-  /** Sets the viewport (CSS pixels, device scale 1). */
-  async resize(width: number, height: number): Promise<void> {
-    await this.send("Emulation.setDeviceMetricsOverride", {
-      width,
-      height,
-      deviceScaleFactor: 1,
-      mobile: false,
-    });
-  }
-
-  /** Emulates `prefers-color-scheme`. */
-  async colorScheme(scheme: "light" | "dark"): Promise<void> {
-    await this.send("Emulation.setEmulatedMedia", {
-      features: [{ name: "prefers-color-scheme", value: scheme }],
-    });
-  }
-
-  /** A left click at viewport coordinates, as a mouse does it. */
-  async click(x: number, y: number): Promise<void> {
-    await this.send("Input.dispatchMouseEvent", { type: "mouseMoved", x, y });
-    for (const type of ["mousePressed", "mouseReleased"]) {
-      await this.send("Input.dispatchMouseEvent", { type, x, y, button: "left", clickCount: 1 });
-    }
-  }
-
-  /** Presses and releases a key (Enter, Escape, Backspace, Tab, " "), to the focused element. */
-  async press(key: string): Promise<void> {
-    const [code, keyCode] = KEYS[key];
-    const common = { key, code, windowsVirtualKeyCode: keyCode, nativeVirtualKeyCode: keyCode };
-    await this.send("Input.dispatchKeyEvent", { type: "rawKeyDown", ...common });
-    await this.send("Input.dispatchKeyEvent", { type: "keyUp", ...common });
-  }
-
-  /** A PNG of the viewport. */
-  async screenshot(): Promise<Uint8Array> {
-    const { data } = await this.send("Page.captureScreenshot", { format: "png" });
-    return Uint8Array.from(atob(data), (char) => char.charCodeAt(0));
-  }
+  };
+  return {
+    errors,
+    requests,
+    send,
+    evaluate,
+    async waitFor<T = Json>(expression: string, timeoutMs = 5_000): Promise<T> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const value = await evaluate<T>(expression);
+        if (value) return value;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${expression}`);
+        const pause = delay(20);
+        await pause.promise;
+      }
+    },
+    async navigate(url) {
+      const loaded = new Promise<void>((resolve) => loads.push(resolve));
+      const reply = await send("Page.navigate", { url });
+      if (reply.errorText) throw new Error(`cannot open ${url}: ${reply.errorText}`);
+      await within(loaded, 30_000, `loading ${url}`);
+    },
+    async resize(width, height) {
+      await send("Emulation.setDeviceMetricsOverride", {
+        width,
+        height,
+        deviceScaleFactor: 1,
+        mobile: false,
+      });
+    },
+    async colorScheme(scheme) {
+      await send("Emulation.setEmulatedMedia", {
+        features: [{ name: "prefers-color-scheme", value: scheme }],
+      });
+    },
+    async click(x, y) {
+      await send("Input.dispatchMouseEvent", { type: "mouseMoved", x, y });
+      for (const type of ["mousePressed", "mouseReleased"]) {
+        await send("Input.dispatchMouseEvent", { type, x, y, button: "left", clickCount: 1 });
+      }
+    },
+    async press(key) {
+      const [code, keyCode] = KEYS[key];
+      const common = { key, code, windowsVirtualKeyCode: keyCode, nativeVirtualKeyCode: keyCode };
+      await send("Input.dispatchKeyEvent", { type: "rawKeyDown", ...common });
+      await send("Input.dispatchKeyEvent", { type: "keyUp", ...common });
+    },
+    async screenshot() {
+      const { data } = await send("Page.captureScreenshot", { format: "png" });
+      return Uint8Array.from(atob(data), (char) => char.charCodeAt(0));
+    },
+  };
 }
 
 /** A running headless Chromium. */
@@ -388,7 +389,7 @@ export async function launchChromium(binary: string): Promise<Browser> {
     });
     const url = await within(Promise.race([announced, exit]), 30_000, "chromium start");
     exit.catch(() => {});
-    connection = await Connection.open(url, why);
+    connection = await openConnection(url, why);
   } catch (error) {
     await close();
     throw error;
@@ -402,7 +403,7 @@ export async function launchChromium(binary: string): Promise<Browser> {
         targetId,
         flatten: true,
       });
-      const page = new Page(browser, sessionId);
+      const page = pageOf(browser, sessionId);
       for (const domain of ["Page", "Runtime", "Log", "Network"]) {
         await page.send(`${domain}.enable`);
       }
