@@ -49,6 +49,7 @@ import {
   MIB,
   mib,
   ms,
+  parseNames,
   peakRssKiB,
   relative,
   REPO_ROOT,
@@ -88,18 +89,6 @@ type ShapeName = typeof SHAPES[number];
 /** `deno run -A script args...`. */
 function denoRun(script: string, ...args: (number | string)[]): string[] {
   return [DENO, "run", "-A", script, ...args.map(String)];
-}
-
-/**
- * Parses `--shapes` (comma-separated names).
- *
- * @returns the shapes in {@link SHAPES} order, or null for an unknown or empty list.
- */
-function parseShapes(text: string): Set<ShapeName> | null {
-  const names = text.split(",").map((name) => name.trim()).filter((name) => name !== "");
-  if (names.length === 0) return null;
-  if (names.some((name) => !(SHAPES as readonly string[]).includes(name))) return null;
-  return new Set(SHAPES.filter((shape) => names.includes(shape)));
 }
 
 /** uss bundled by `deno bundle` as the `bundle` task does (split: exporter, report and watch apart). */
@@ -395,7 +384,7 @@ async function main(): Promise<number> {
   const rounds = Number(values.rounds);
   const denseMib = Number(values["dense-mib"]);
   const vmas = Number(values.vmas);
-  const selected = parseShapes(values.shapes);
+  const selected = parseNames(values.shapes, SHAPES);
   if (!(rounds >= 1) || !(denseMib >= 1) || !(vmas >= 1) || !selected) {
     console.error(
       "usage: bench.ts [--rounds N] [--shapes dense,sparse,manyvmas,reserved] [--dense-mib N] " +

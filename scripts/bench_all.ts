@@ -48,6 +48,7 @@ import {
   MIB,
   mib,
   ms,
+  parseNames,
   peakRssKiB,
   relative,
   REPO_ROOT,
@@ -92,18 +93,6 @@ const PSS_ROUNDING = 1024;
  * here with tests running; the parent's Private_* by 60 kB of its ~2.5 MB).
  */
 const FILE_DRIFT = 0.1;
-
-/**
- * Parses `--shapes` (comma-separated names).
- *
- * @returns the shapes in {@link SHAPES} order, or null for an unknown or empty list.
- */
-function parseShapes(text: string): Set<ShapeName> | null {
-  const names = text.split(",").map((name) => name.trim()).filter((name) => name !== "");
-  if (names.length === 0) return null;
-  if (names.some((name) => !(SHAPES as readonly string[]).includes(name))) return null;
-  return new Set(SHAPES.filter((shape) => names.includes(shape)));
-}
 
 /** Parses `8,16,32`: positive integers, ascending, or null. */
 function parseCounts(text: string): number[] | null {
@@ -805,7 +794,7 @@ async function main(): Promise<number> {
       scaling: { type: "string", default: "8,16,32" },
     },
   });
-  const shapes = parseShapes(values.shapes);
+  const shapes = parseNames(values.shapes, SHAPES);
   const rounds = Number(values.rounds);
   const children = Number(values.children);
   const cowChildren = Number(values["cow-children"]);

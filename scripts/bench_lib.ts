@@ -225,6 +225,28 @@ export async function roundRobin(
   return { samples, failures };
 }
 
+/** The p-th percentile (nearest rank) of `values` (NaN for none). */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/**
+ * Parses a comma-separated list of names (`--shapes`).
+ *
+ * @returns the names in the order of `all`, or null for an unknown or empty list.
+ */
+export function parseNames<Name extends string>(
+  text: string,
+  all: readonly Name[],
+): Set<Name> | null {
+  const names = text.split(",").map((name) => name.trim()).filter((name) => name !== "");
+  if (names.length === 0) return null;
+  if (names.some((name) => !(all as readonly string[]).includes(name))) return null;
+  return new Set(all.filter((name) => names.includes(name)));
+}
+
 /** The median of `values` (NaN for none). */
 export function median(values: number[]): number {
   if (values.length === 0) return NaN;
@@ -403,6 +425,44 @@ export async function compile(name: string, dir: string): Promise<string> {
 }
 
 /**
+ * Reads `stream` as text until it matches `pattern`, and returns what was read.
+ * What comes after goes to `rest` (or is dropped), read to the end so that the
+ * writer never blocks on a full pipe.
+ *
+ * @throws {Error} naming `what` when the stream ends or `timeoutMs` passes first.
+ */
+export async function readUntil(
+  stream: ReadableStream<Uint8Array>,
+  pattern: RegExp,
+  timeoutMs: number,
+  what: string,
+  rest: (text: string) => void = () => {},
+): Promise<string> {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const timer = setTimeout(() => reader.cancel("timeout").catch(() => {}), timeoutMs);
+  try {
+    while (!pattern.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`${what} ended or timed out first:\n${text}`);
+      text += value;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        rest(value);
+      }
+    } catch { /* killed */ }
+  })();
+  return text;
+}
+
+/**
  * Starts `command` and resolves with its first line of stdout (the protocol of
  * the benchmark workloads: they announce their PIDs when ready). The rest of
  * its stdout is drained so it never blocks on a full pipe.
@@ -422,24 +482,8 @@ export async function startAndReadLine(
       stderr: "inherit",
     }).spawn(),
   );
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = "";
-  const timer = setTimeout(() => reader.cancel("timeout").catch(() => {}), timeoutMs);
-  try {
-    while (!buffered.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`${command.join(" ")} ended or timed out before announcing itself`);
-      buffered += value;
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  (async () => {
-    try {
-      while (!(await reader.read()).done) { /* drain */ }
-    } catch { /* killed */ }
-  })();
-  return { child, line: buffered.slice(0, buffered.indexOf("\n")) };
+  const text = await readUntil(child.stdout, /\n/, timeoutMs, command.join(" "));
+  return { child, line: text.slice(0, text.indexOf("\n")) };
 }
 
 /** Polls `/proc/PID/stat` until the process is stopped (state T). */

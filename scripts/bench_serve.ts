@@ -36,6 +36,8 @@ import {
   median,
   mib,
   ms,
+  percentile,
+  readUntil,
   startWorkload,
   stopWorkload,
   timeOnce,
@@ -75,13 +77,6 @@ function sample(text: string, name: string, labels = ""): number {
   return line === undefined ? NaN : Number(line.slice(prefix.length));
 }
 
-/** The p-th percentile (nearest rank) of `values`. */
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
 /**
  * Starts the exporter with `--min-interval 0` on a free port and waits for its
  * "uss: serving" line.
@@ -107,27 +102,15 @@ async function startExporter(cleanup: Cleanup): Promise<{ child: Deno.ChildProce
       env: { NO_COLOR: "1" },
     }).spawn(),
   );
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  const timer = setTimeout(() => reader.cancel("timeout").catch(() => {}), 60_000);
-  try {
-    while (!/uss: serving /.test(text)) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`uss serve did not start:\n${text}`);
-      text += value;
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  (async () => {
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        Deno.stderr.writeSync(new TextEncoder().encode(value)); // the exporter's complaints
-      }
-    } catch { /* killed */ }
-  })();
+  // What it says later (its complaints) goes on to this stderr.
+  const encoder = new TextEncoder();
+  await readUntil(
+    child.stderr,
+    /uss: serving /,
+    60_000,
+    "uss serve",
+    (text) => Deno.stderr.writeSync(encoder.encode(text)),
+  );
   return { child, url: `http://127.0.0.1:${port}/metrics` };
 }
 
