@@ -126,6 +126,10 @@ export type ScanOutcome =
   | { kind: "report"; report: ProcessReport }
   | { kind: "scan"; scan: ProcessScan };
 
+/** A process refused to a tool that can read kpagecount (root, CAP_SYS_ADMIN). */
+const PRIVILEGED_DENIAL =
+  "permission denied even with root's privileges (the kernel's ptrace check)";
+
 const MESSAGES: Record<Exclude<ProcessState, "ok" | "error">, string> = {
   "no-such-process": "no such process",
   "permission-denied": "permission denied: needs root or the same user",
@@ -186,7 +190,11 @@ export function reportForError(
     case "gone":
       return failedReport(pid, "exited", stat, uid);
     case "permission":
-      return failedReport(pid, "permission-denied", stat, uid);
+      // With kpagecount open the tool has root's privileges, so "needs root"
+      // would mislead: the kernel's ptrace check refused this one process.
+      return context.kpagecount === null
+        ? failedReport(pid, "permission-denied", stat, uid)
+        : failedReport(pid, "permission-denied", stat, uid, PRIVILEGED_DENIAL);
     default:
       return failedReport(pid, "error", stat, uid, error.message);
   }

@@ -1,0 +1,51 @@
+// Covers reportForError (src/measure/scan_process.ts): what a process that
+// cannot be read is reported as. A refusal says "needs root" only when the tool
+// lacks root's privileges; with them (kpagecount open), the kernel's ptrace
+// check refused that one process, and the message says so.
+
+import assert from "node:assert/strict";
+import { openContext } from "../../src/measure/context.ts";
+import { reportForError } from "../../src/measure/scan_process.ts";
+import { ProcError } from "../../src/procfs/files.ts";
+import { IS_ROOT, runUssJson } from "../helpers.ts";
+
+Deno.test({
+  name: "a permission error: 'needs root' without kpagecount, the kernel's ptrace check with it",
+  ignore: !IS_ROOT,
+  fn() {
+    const error = new ProcError("permission", "/proc/1/maps");
+    const exact = openContext();
+    const kernel = openContext({ method: "smaps" });
+    try {
+      assert.notEqual(exact.kpagecount, null, "root opens kpagecount");
+      assert.equal(kernel.kpagecount, null, "the smaps method does not");
+      const privileged = reportForError(exact, 1, error, null, 0);
+      assert.equal(privileged.state, "permission-denied");
+      assert.match(privileged.error!, /^permission denied even with root's privileges/);
+      const plain = reportForError(kernel, 1, error, null, 0);
+      assert.equal(plain.state, "permission-denied");
+      assert.equal(plain.error, "permission denied: needs root or the same user");
+    } finally {
+      exact.close();
+      kernel.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a process the kernel refuses even to root (PID 1 of a sandbox): the privileged message",
+  ignore: !IS_ROOT,
+  async fn() {
+    try {
+      Deno.readFileSync("/proc/1/maps");
+      console.log("PID 1's maps are readable here: no process refuses root, nothing to check");
+      return;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.PermissionDenied)) throw error;
+    }
+    const { code, json } = await runUssJson<{ state: string; error: string | null }[]>(["1"]);
+    assert.equal(code, 1);
+    assert.equal(json[0].state, "permission-denied");
+    assert.match(json[0].error!, /^permission denied even with root's privileges/);
+  },
+});
