@@ -6,11 +6,13 @@
  * @module
  */
 
+import type { Usage } from "../accounting/usage.ts";
 import type { MappingList, MappingReport } from "./types.ts";
 
 /**
  * A list of `length` mappings whose `index`-th is `make(index)`, made on each
- * read and never kept.
+ * read and never kept; `usageAt` gives a mapping's usage alone, cheaper than
+ * making it.
  *
  * @example
  * ```ts
@@ -25,13 +27,18 @@ import type { MappingList, MappingReport } from "./types.ts";
  * [list.length, list.at(1)?.vma.perms, [...list].length]; // [2, "rw-p", 2]
  * ```
  */
-export function mappingList(length: number, make: (index: number) => MappingReport): MappingList {
+export function mappingList(
+  length: number,
+  make: (index: number) => MappingReport,
+  usageAt?: (index: number) => Usage,
+): MappingList {
   return {
     length,
     at: (index) => {
       const at = index < 0 ? index + length : index;
       return at >= 0 && at < length ? make(at) : undefined;
     },
+    usageAt: usageAt ?? ((index) => make(index).usage),
     *[Symbol.iterator]() {
       for (let index = 0; index < length; index++) yield make(index);
     },

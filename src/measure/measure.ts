@@ -214,10 +214,14 @@ function reportOf(state: RunState, job: Job, withMappings: boolean): ProcessRepo
     // arrays outlive the process's accounting only as long as the report.
     ...(withMappings && scan.vmaAt
       ? {
-        mappings: mappingList(scan.slots, (index) => ({
-          vma: scan.vmaAt!(index),
-          usage: slotUsage(scan.tally, account, index, pageSize, swapAccount),
-        })),
+        mappings: mappingList(
+          scan.slots,
+          (index) => ({
+            vma: scan.vmaAt!(index),
+            usage: slotUsage(scan.tally, account, index, pageSize, swapAccount),
+          }),
+          (index) => slotUsage(scan.tally, account, index, pageSize, swapAccount),
+        ),
       }
       : {}),
     notes,

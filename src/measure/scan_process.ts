@@ -239,10 +239,12 @@ function measureBySmaps(
   for (let index = 0; index < count; index++) {
     addUsage(total, usageFromSmaps(smapsFieldsAt(table, index)));
   }
-  const mappings = mappingList(count, (index) => ({
-    vma: smapsVmaAt(table, index),
-    usage: usageFromSmaps(smapsFieldsAt(table, index)),
-  }));
+  const usageAt = (index: number) => usageFromSmaps(smapsFieldsAt(table, index));
+  const mappings = mappingList(
+    count,
+    (index) => ({ vma: smapsVmaAt(table, index), usage: usageAt(index) }),
+    usageAt,
+  );
   return { ...base, usage: total, mappings, ...unknown(total) };
 }
 

@@ -49,6 +49,11 @@ export interface MappingList extends Iterable<MappingReport> {
   readonly length: number;
   /** The mapping at `index` (made anew on each call when the list is compact). */
   at(index: number): MappingReport | undefined;
+  /**
+   * The usage of the mapping at `index` (0 ≤ index < length), without making
+   * its VMA, when the list can: ordering by a figure reads nothing else.
+   */
+  usageAt?(index: number): Usage;
 }
 
 /** The measurement of one process. */

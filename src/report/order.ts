@@ -162,8 +162,10 @@ export function orderGroups(groups: readonly GroupReport[], ordering: Ordering):
 
 /**
  * Mappings ordered as asked (`pid` by address, `name` by file): a view of
- * `mappings` in that order (each row read once to order them, then again when
- * shown), or `mappings` itself when nothing is to change.
+ * `mappings` in that order (each row's usage read once to order them, its VMA
+ * too by name; rows are made again when shown), or `mappings` itself when
+ * nothing is to change. The mappings must come in address order, as the
+ * kernel lists them: ties are broken by position.
  *
  * @example
  * ```ts
@@ -179,12 +181,20 @@ export function orderGroups(groups: readonly GroupReport[], ordering: Ordering):
  */
 export function orderMappings(mappings: MappingList, ordering: Ordering): MappingList {
   if (ordering.sort === null && !ordering.reverse && ordering.limit === null) return mappings;
-  const indexes = orderIndexes(mappings.length, ordering, (index) => mappings.at(index)!, {
-    usage: (mapping) => mapping.usage,
-    id: (mapping) => mapping.vma.startPage,
-    name: mappingLabel,
+  // Rows are their indexes: ordering by a figure then makes no VMA when the
+  // list gives usages alone. Mappings come in address order, as the kernel
+  // lists them, so the index breaks ties as the address would.
+  const usageAt = mappings.usageAt?.bind(mappings) ?? ((index) => mappings.at(index)!.usage);
+  const indexes = orderIndexes(mappings.length, ordering, (index) => index, {
+    usage: usageAt,
+    id: (index) => index,
+    name: (index) => mappingLabel(mappings.at(index)!),
   });
-  return mappingList(indexes.length, (index) => mappings.at(indexes[index])!);
+  return mappingList(
+    indexes.length,
+    (index) => mappings.at(indexes[index])!,
+    (index) => usageAt(indexes[index]),
+  );
 }
 
 /**

@@ -1,7 +1,8 @@
 // Covers orderMappings and orderIndexes (src/report/order.ts) on mapping lists
 // made on demand (src/measure/mapping_list.ts): the order of a compact list is
 // that of the same rows in an array, for every key, reversed and cut, and each
-// row of the ordered view is the row it names.
+// row of the ordered view is the row it names; ordering by a figure reads only
+// usages when the list gives them alone (usageAt).
 
 import assert from "node:assert/strict";
 import { emptyUsage } from "../../src/accounting/usage.ts";
@@ -49,4 +50,26 @@ Deno.test("orderMappings: a list made on demand orders as the same rows in an ar
     [...orderMappings(list, { sort: "uss", reverse: false, limit: null })].map((row) => row.vma),
     byUss.map((row) => row.vma),
   );
+});
+
+Deno.test("orderMappings: by a figure, a list with usageAt makes no mapping; its view gives usages too", () => {
+  const array = rows();
+  let made = 0;
+  const list = mappingList(
+    array.length,
+    (index) => {
+      made++;
+      return array[index];
+    },
+    (index) => array[index].usage,
+  );
+  const ordering = { sort: "uss", reverse: false, limit: 10 };
+  const ordered = orderMappings(list, ordering);
+  assert.equal(made, 0, "ordering by USS made no mapping");
+  const expected = orderMappings(array, ordering);
+  for (let index = 0; index < ordered.length; index++) {
+    assert.deepEqual(ordered.usageAt!(index), expected.at(index)!.usage);
+    assert.equal(ordered.at(index)!.vma.start, expected.at(index)!.vma.start);
+  }
+  assert.equal(made, ordered.length, "then one mapping made per row read");
 });
