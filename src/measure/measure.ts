@@ -188,6 +188,7 @@ function reportOf(state: RunState, job: Job, withMappings: boolean): ProcessRepo
   const account = job.account!;
   const swapAccount = job.swapAccount;
   const total = processTotal(scan.tally, account, scan.slots, pageSize, swapAccount);
+  const usageAt = (index: number) => slotUsage(scan.tally, account, index, pageSize, swapAccount);
   const notes: string[] = [];
   // Swap slots are told apart only with the census, and are the process's own
   // for sure only when every process with swap could be read.
@@ -216,11 +217,8 @@ function reportOf(state: RunState, job: Job, withMappings: boolean): ProcessRepo
       ? {
         mappings: mappingList(
           scan.slots,
-          (index) => ({
-            vma: scan.vmaAt!(index),
-            usage: slotUsage(scan.tally, account, index, pageSize, swapAccount),
-          }),
-          (index) => slotUsage(scan.tally, account, index, pageSize, swapAccount),
+          (index) => ({ vma: scan.vmaAt!(index), usage: usageAt(index) }),
+          usageAt,
         ),
       }
       : {}),

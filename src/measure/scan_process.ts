@@ -235,11 +235,9 @@ function measureBySmaps(
   }
   const table = readSmaps(context.procRoot, pid, context.pageSize);
   const count = table.ranges.count;
-  const total = emptyUsage();
-  for (let index = 0; index < count; index++) {
-    addUsage(total, usageFromSmaps(smapsFieldsAt(table, index)));
-  }
   const usageAt = (index: number) => usageFromSmaps(smapsFieldsAt(table, index));
+  const total = emptyUsage();
+  for (let index = 0; index < count; index++) addUsage(total, usageAt(index));
   const mappings = mappingList(
     count,
     (index) => ({ vma: smapsVmaAt(table, index), usage: usageAt(index) }),

@@ -86,9 +86,10 @@ const decoder = new TextDecoder();
  * Reads the file at `path` to its end and hands its bytes to `use`: a view of
  * a shared buffer, valid only during the call, unless `fresh` (a large file's
  * bytes, in an array of their own). Procfs reports size 0, and Deno's reader
- * then starts at 32 bytes and doubles: ten reads for a 4 KiB maps. The kernel hands out at most a page per read of a seq_file (maps,
- * smaps), so a large buffer takes stat, status or a small maps in one read,
- * then one more to see the end.
+ * then starts at 32 bytes and doubles: ten reads for a 4 KiB maps. The kernel
+ * hands out at most a page per read of a seq_file (maps, smaps), so a large
+ * buffer takes stat, status or a small maps in one read, then one more to see
+ * the end.
  */
 function readWhole<T>(path: string, use: (bytes: Uint8Array, fresh: boolean) => T): T {
   let file: Deno.FsFile | null = null;
