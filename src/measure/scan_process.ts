@@ -24,7 +24,7 @@ import {
 import { usageFromSmaps } from "../accounting/smaps_usage.ts";
 import { addUsage, emptyUsage, type Usage } from "../accounting/usage.ts";
 import { ProcError } from "../procfs/files.ts";
-import { type MapRanges, parseMapRanges, readMapsBytes, type Vma, vmaOf } from "../procfs/maps.ts";
+import { type MapRanges, readMapRanges, type Vma, vmaOf } from "../procfs/maps.ts";
 import {
   readSmaps,
   readSmapsRollup,
@@ -322,11 +322,7 @@ function readProcessMaps(
   // With mappings, the lines' permissions and paths are kept compact: a VMA's
   // object is made when a view shows it (objects, or the maps text, for tens
   // of thousands of VMAs would outweigh everything else measuring keeps).
-  const ranges = parseMapRanges(
-    readMapsBytes(context.procRoot, pid),
-    context.pageSize,
-    withMappings,
-  );
+  const ranges = readMapRanges(context.procRoot, pid, context.pageSize, withMappings);
   if (smapsFirst(status, ranges.count, context.pageSize)) {
     return readSmapsMaps(context, pid, withMappings);
   }

@@ -18,7 +18,7 @@
 import { createFrameTable, type FrameTable } from "../accounting/frame_table.ts";
 import { countSwapSlots } from "../accounting/pagemap_scan.ts";
 import { ProcError } from "../procfs/files.ts";
-import { parseMapRanges, readMapsBytes } from "../procfs/maps.ts";
+import { readMapRanges } from "../procfs/maps.ts";
 import { readMeminfo } from "../procfs/meminfo.ts";
 import { openPagemap, readPagemap } from "../procfs/pagemap.ts";
 import { readStatus } from "../procfs/process_info.ts";
@@ -63,7 +63,7 @@ function countProcess(
   buffer: Uint8Array,
 ): boolean {
   try {
-    const ranges = parseMapRanges(readMapsBytes(context.procRoot, pid), context.pageSize);
+    const ranges = readMapRanges(context.procRoot, pid, context.pageSize);
     const plan = planReads(
       ranges,
       new Uint8Array(ranges.count).fill(1),

@@ -81,6 +81,7 @@ export function toProcError(error: unknown, path: string): ProcError {
 const READ_BYTES = 65536;
 let readBuffer: Uint8Array | null = null;
 const decoder = new TextDecoder();
+const NEWLINE = 0x0a;
 
 /**
  * Reads the file at `path` to its end and hands its bytes to `use`: a view of
@@ -145,34 +146,44 @@ export function readProcBytes(path: string): Uint8Array {
   return readWhole(path, (bytes, fresh) => fresh ? bytes : bytes.slice());
 }
 
+/** The buffer {@link procLineChunks} reads into, while no other read holds it. */
+let lineBuffer: Uint8Array | null = null;
+
 /**
- * The text of the procfs file at `path` in pieces that each end at a line's end
+ * The bytes of the procfs file at `path` in pieces that each end at a line's end
  * (the last at the file's end), read as they are consumed: a file of tens of MB
- * (the smaps of a JVM with 65,000 VMAs is 46 MB) is never held whole.
+ * (the smaps of a JVM with 65,000 VMAs is 46 MB, its maps 3 MB) is never held
+ * whole. Each piece is a view of a buffer the next piece reuses: use it before
+ * asking for the next. A line longer than the buffer makes it grow.
  *
  * @throws {ProcError} classified by kind, when the file cannot be opened or read.
  * @example
  * ```ts
- * import { procTextChunks } from "./files.ts";
- * const pieces = [...procTextChunks("/proc/self/status")];
- * [pieces.join("").startsWith("Name:"), pieces.every((piece) => piece.endsWith("\n"))]; // [true, true]
+ * import { procLineChunks } from "./files.ts";
+ * let bytes = 0;
+ * let whole = true;
+ * for (const piece of procLineChunks("/proc/self/maps")) {
+ *   bytes += piece.length;
+ *   whole &&= piece[piece.length - 1] === 0x0a; // "\n"
+ * }
+ * [bytes > 0, whole]; // [true, true]
  * ```
  */
-export function* procTextChunks(path: string): Generator<string> {
+export function* procLineChunks(path: string): Generator<Uint8Array> {
   let file: Deno.FsFile;
   try {
     file = Deno.openSync(path, { read: true });
   } catch (error) {
     throw toProcError(error, path);
   }
+  // A buffer of its own while another file's pieces are being read.
+  let buffer = lineBuffer ?? new Uint8Array(READ_BYTES);
+  lineBuffer = null;
   try {
-    // A buffer of its own: the consumer may read other files between pieces.
-    const buffer = new Uint8Array(READ_BYTES);
-    const decoder = new TextDecoder();
-    let rest = "";
+    let kept = 0; // bytes of an unfinished line, moved to the front
     for (let ended = false; !ended;) {
       // The kernel hands out a seq_file a page per read: fill the buffer first.
-      let filled = 0;
+      let filled = kept;
       while (filled < buffer.length) {
         let got: number | null;
         try {
@@ -186,14 +197,39 @@ export function* procTextChunks(path: string): Generator<string> {
         }
         filled += got;
       }
-      const text = rest + decoder.decode(buffer.subarray(0, filled), { stream: !ended });
-      const end = ended ? text.length : text.lastIndexOf("\n") + 1;
-      rest = text.slice(end);
-      if (end > 0) yield text.slice(0, end);
+      const end = ended ? filled : buffer.lastIndexOf(NEWLINE, filled - 1) + 1;
+      if (end === 0 && !ended) {
+        const larger = new Uint8Array(buffer.length * 2);
+        larger.set(buffer);
+        buffer = larger;
+        kept = filled;
+        continue;
+      }
+      if (end > 0) yield buffer.subarray(0, end);
+      buffer.copyWithin(0, end, filled);
+      kept = filled - end;
     }
   } finally {
     file.close();
+    if (lineBuffer === null && buffer.length === READ_BYTES) lineBuffer = buffer;
   }
+}
+
+/**
+ * The text of the procfs file at `path` in pieces that each end at a line's end
+ * (the last at the file's end), as {@link procLineChunks} reads them.
+ *
+ * @throws {ProcError} classified by kind, when the file cannot be opened or read.
+ * @example
+ * ```ts
+ * import { procTextChunks } from "./files.ts";
+ * const pieces = [...procTextChunks("/proc/self/status")];
+ * [pieces.join("").startsWith("Name:"), pieces.every((piece) => piece.endsWith("\n"))]; // [true, true]
+ * ```
+ */
+export function* procTextChunks(path: string): Generator<string> {
+  // Pieces end at a newline, so no UTF-8 sequence is split between two.
+  for (const bytes of procLineChunks(path)) yield decoder.decode(bytes);
 }
 
 /**

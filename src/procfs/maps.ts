@@ -5,7 +5,7 @@
  * @module
  */
 
-import { readProcBytes, readProcText } from "./files.ts";
+import { procLineChunks, readProcText } from "./files.ts";
 
 /** One virtual memory area (a line of `/proc/PID/maps`). */
 export interface Vma {
@@ -306,6 +306,7 @@ export function rangesOf(vmas: readonly Vma[], pageSize: number): MapRanges {
 }
 
 const NEWLINE = 0x0a;
+const decoder = new TextDecoder();
 /** The shortest maps line: "0-1 ---p 0 0:0 0" and its newline. */
 const MIN_LINE_BYTES = 17;
 const SPACE = 0x20;
@@ -337,11 +338,12 @@ function isBlank(code: number): boolean {
 /** A line of `bytes` from `start`, for error messages. */
 function lineAt(bytes: Uint8Array, start: number): string {
   const end = bytes.indexOf(NEWLINE, start);
-  return new TextDecoder().decode(bytes.subarray(start, end < 0 ? undefined : end));
+  return decoder.decode(bytes.subarray(start, end < 0 ? undefined : end));
 }
 
 /**
- * Parses `/proc/PID/maps` as bytes into {@link MapRanges} in one pass, without
+ * Parses `/proc/PID/maps` as bytes (whole, or in pieces of whole lines as
+ * {@link readMapRanges} reads them) into {@link MapRanges} in one pass, without
  * building a string or an object per line. Addresses up to 2^64 stay exact: up
  * to 13 hex digits (52 bits) are summed directly, longer numbers in two halves.
  * With `withLabels`, the permissions and paths are kept too (each distinct path
@@ -359,24 +361,62 @@ function lineAt(bytes: Uint8Array, start: number): string {
  * ```
  */
 export function parseMapRanges(
-  bytes: Uint8Array,
+  source: Uint8Array | Iterable<Uint8Array>,
   pageSize: number,
   withLabels = false,
 ): MapRanges {
-  // Room for as many lines as the shortest possible ones would make, rather
-  // than a pass to count them: untouched room costs no memory (pages of a new
-  // array are mapped when first written), and the pass cost ~5 ms for 65,000 VMAs.
-  const capacity = Math.ceil(bytes.length / MIN_LINE_BYTES) + 1;
-  const ranges = createRanges(capacity);
-  const { startPage, endPage, offsetPage, device, inode } = ranges;
-  const labels: MapLabels | null = withLabels
-    ? { pageSize, flags: new Uint8Array(capacity), pathIds: new Uint32Array(capacity), paths: [""] }
-    : null;
+  const ranges = createRanges(0);
+  if (withLabels) {
+    ranges.labels = {
+      pageSize,
+      flags: new Uint8Array(0),
+      pathIds: new Uint32Array(0),
+      paths: [""],
+    };
+  }
   const pathIndex = new Map<string, number>();
-  const decoder = new TextDecoder();
+  for (const bytes of source instanceof Uint8Array ? [source] : source) {
+    // Room for as many lines as the shortest possible ones would make, rather
+    // than a pass to count them: untouched room costs no memory (pages of a new
+    // array are mapped when first written), and the pass cost ~5 ms for 65,000 VMAs.
+    makeRoom(ranges, ranges.count + Math.ceil(bytes.length / MIN_LINE_BYTES) + 1);
+    parseLines(ranges, pathIndex, bytes, pageSize);
+  }
+  return ranges;
+}
+
+/** Grows the arrays of `ranges` to hold `rows` VMAs (at least doubling them). */
+function makeRoom(ranges: MapRanges, rows: number): void {
+  const capacity = ranges.startPage.length;
+  if (rows <= capacity) return;
+  const size = Math.max(rows, 2 * capacity);
+  const used = ranges.count;
+  const larger = createRanges(size);
+  for (const key of ["startPage", "endPage", "device", "inode", "offsetPage"] as const) {
+    larger[key].set(ranges[key].subarray(0, used));
+    ranges[key] = larger[key];
+  }
+  const labels = ranges.labels;
+  if (labels === null) return;
+  const flags = new Uint8Array(size);
+  flags.set(labels.flags.subarray(0, used));
+  labels.flags = flags;
+  const pathIds = new Uint32Array(size);
+  pathIds.set(labels.pathIds.subarray(0, used));
+  labels.pathIds = pathIds;
+}
+
+/** Parses the maps lines of `bytes` (whole lines) into `ranges`, which has room for them. */
+function parseLines(
+  ranges: MapRanges,
+  pathIndex: Map<string, number>,
+  bytes: Uint8Array,
+  pageSize: number,
+): void {
+  const { startPage, endPage, offsetPage, device, inode, labels } = ranges;
   const length = bytes.length;
   const pagesPerHigh = 0x1_0000_0000 / pageSize;
-  let count = 0;
+  let count = ranges.count;
   let at = 0;
   while (at < length) {
     if (bytes[at] === NEWLINE) {
@@ -465,8 +505,6 @@ export function parseMapRanges(
     count++;
   }
   ranges.count = count;
-  ranges.labels = labels;
-  return ranges;
 }
 
 /**
@@ -479,11 +517,24 @@ export function readMaps(procRoot: string, pid: number | "self", pageSize: numbe
 }
 
 /**
- * Reads `ROOT/PID/maps` as bytes (for {@link parseMapRanges}, or decoded for
- * {@link parseMaps}).
+ * Reads and parses `ROOT/PID/maps` into {@link MapRanges}, a piece at a time:
+ * the text (3 MB for 65,000 VMAs) is never held whole.
  *
  * @throws {ProcError} when the file cannot be read.
+ * @throws {SyntaxError} when a line is not a maps line.
+ * @example
+ * ```ts
+ * import { readMapRanges } from "./maps.ts";
+ * import { readPageSize } from "./process_info.ts";
+ * const ranges = readMapRanges("/proc", "self", readPageSize("/proc"), true);
+ * ranges.labels!.paths.includes("[stack]"); // true
+ * ```
  */
-export function readMapsBytes(procRoot: string, pid: number | "self"): Uint8Array {
-  return readProcBytes(`${procRoot}/${pid}/maps`);
+export function readMapRanges(
+  procRoot: string,
+  pid: number | "self",
+  pageSize: number,
+  withLabels = false,
+): MapRanges {
+  return parseMapRanges(procLineChunks(`${procRoot}/${pid}/maps`), pageSize, withLabels);
 }

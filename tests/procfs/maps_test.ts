@@ -269,6 +269,26 @@ Deno.test("vmaOf makes each VMA as parseMaps does: edge cases and this process",
   );
 });
 
+Deno.test("parseMapRanges reads pieces of whole lines as it reads the whole text", () => {
+  const own = Deno.readTextFileSync("/proc/self/maps");
+  const lines = own.split(/(?<=\n)/);
+  const encoder = new TextEncoder();
+  for (const size of [1, 3, 1000]) {
+    // Pieces of `size` lines: the arrays grow while the pieces come.
+    const pieces = [];
+    for (let at = 0; at < lines.length; at += size) {
+      pieces.push(encoder.encode(lines.slice(at, at + size).join("")));
+    }
+    const whole = parseMapRanges(encoder.encode(own), PAGE, true);
+    const pieced = parseMapRanges(pieces, PAGE, true);
+    assert.equal(pieced.count, whole.count);
+    for (let index = 0; index < whole.count; index++) {
+      assert.deepEqual(vmaOf(pieced, index), vmaOf(whole, index));
+    }
+    assert.deepEqual(pieced.labels!.paths, whole.labels!.paths);
+  }
+});
+
 Deno.test("parseMapRanges: an inode followed by anything but spaces is not a maps line", () => {
   const line = "7f00-7f01 r--p 00000000 08:01 42x /lib/a.so\n";
   assert.equal(parseMapsLine(line.trim(), PAGE), null);
