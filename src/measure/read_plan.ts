@@ -1,8 +1,9 @@
 /**
  * Which pagemap reads cover a process's VMAs: one read per run of nearby VMAs
  * rather than one per VMA (a JVM or a browser has tens of thousands), never
- * across a VMA that is not to be read, never across a chunk boundary (so reads
- * stay bounded and a PMD block is never split between two reads). Pure.
+ * across a VMA that is not to be read, at most a chunk long and cut only at
+ * PMD block boundaries (so reads stay bounded and a PMD block is never split
+ * between two reads). Pure.
  *
  * @module
  */
@@ -22,8 +23,12 @@ export interface ReadPlan {
 /**
  * Plans the reads of the VMAs whose `selected` entry is non-zero. Selected VMAs
  * next to each other in the list merge into one run when the hole between them
- * is at most `maxGapPages` (unmapped pages read as zero entries, cheaply); runs
- * are cut at multiples of `chunkPages`.
+ * is at most `maxGapPages` (unmapped pages read as zero entries, cheaply). A run
+ * longer than `chunkPages` is cut into pieces as long as they can be, each
+ * ending at a multiple of `alignPages`: cuts at fixed multiples of the chunk
+ * would leave a small piece wherever a region straddles one, and small reads
+ * are made in place, on the thread that scans (a pre-forking server's 64 MiB
+ * region cut 7,168 + 9,216 pages cost ~60 ms of that thread over 300 workers).
  *
  * @example
  * ```ts
@@ -33,7 +38,7 @@ export interface ReadPlan {
  *   "1000-3000 r--p 0 00:00 0\n4000-5000 rw-p 0 00:00 0\n100000-101000 rw-p 0 00:00 0\n",
  *   4096,
  * ); // pages 1-2, 4, 256
- * const plan = planReads(rangesOf(vmas, 4096), new Uint8Array([1, 1, 1]), 65536, 16);
+ * const plan = planReads(rangesOf(vmas, 4096), new Uint8Array([1, 1, 1]), 65536, 16, 512);
  * [plan.count, [...plan.firstPage], [...plan.pages]]; // [2, [1, 256], [4, 1]]
  * ```
  */
@@ -42,12 +47,13 @@ export function planReads(
   selected: Uint8Array,
   chunkPages: number,
   maxGapPages: number,
+  alignPages: number,
 ): ReadPlan {
   const firstPage: number[] = [];
   const pages: number[] = [];
   const flush = (start: number, end: number) => {
     for (let page = start; page < end;) {
-      const stop = Math.min(end, (Math.floor(page / chunkPages) + 1) * chunkPages);
+      const stop = Math.min(end, Math.floor((page + chunkPages) / alignPages) * alignPages);
       firstPage.push(page);
       pages.push(stop - page);
       page = stop;

@@ -377,7 +377,7 @@ async function walkPagemap(
   sink: RefSink,
 ): Promise<void> {
   const { ranges, selected, hugetlb } = maps;
-  const plan = planReads(ranges, selected, CHUNK_PAGES, MAX_GAP_PAGES);
+  const plan = planReads(ranges, selected, CHUNK_PAGES, MAX_GAP_PAGES, context.pmdPages);
   if (plan.count === 0) return;
   const selfKeys = sharedWithSelf(context, maps);
   // Reads in flight while a run is scanned: more than one only when several

@@ -69,6 +69,7 @@ function countProcess(
       new Uint8Array(ranges.count).fill(1),
       CHUNK_PAGES,
       MAX_GAP_PAGES,
+      context.pmdPages,
     );
     const pagemap = openPagemap(context.procRoot, pid);
     try {
