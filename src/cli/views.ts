@@ -98,11 +98,13 @@ export type View = (session: Session) => Promise<ViewResult>;
 export function openSession(context: MeasureContext, options: CliOptions): Session {
   let users: Map<number, string> | null = null;
   const notes: string[] = [];
+  // `--user NAME` reads /etc/passwd; the names shown later come from that read.
+  const uid = options.user === null ? null : resolveUser(options.user, () => users = readUsers());
   return {
     context,
     options,
     notes,
-    uid: options.user === null ? null : resolveUser(options.user),
+    uid,
     userName(uid) {
       if (uid === null) return null;
       if (users === null) {
@@ -118,12 +120,12 @@ export function openSession(context: MeasureContext, options: CliOptions): Sessi
   };
 }
 
-/** The UID `--user` names: a number, or a name from /etc/passwd. */
-function resolveUser(user: string): number {
+/** The UID `--user` names: a number, or a name from the users `read` gives (/etc/passwd). */
+function resolveUser(user: string, read: () => Map<number, string>): number {
   if (/^[0-9]+$/.test(user)) return Number(user);
   let users: Map<number, string>;
   try {
-    users = readUsers();
+    users = read();
   } catch (error) {
     throw new UsageError(`cannot resolve --user ${user}: ${(error as Error).message}`);
   }
