@@ -30,6 +30,7 @@ export interface ReadPlan {
  * are made in place, on the thread that scans (a pre-forking server's 64 MiB
  * region cut 7,168 + 9,216 pages cost ~60 ms of that thread over 300 workers).
  *
+ * @throws {RangeError} when `alignPages` is not between 1 and `chunkPages`.
  * @example
  * ```ts
  * import { parseMaps, rangesOf } from "../procfs/maps.ts";
@@ -49,6 +50,9 @@ export function planReads(
   maxGapPages: number,
   alignPages: number,
 ): ReadPlan {
+  if (!(alignPages >= 1 && alignPages <= chunkPages)) {
+    throw new RangeError(`alignment ${alignPages} is not between 1 and the chunk (${chunkPages})`);
+  }
   const firstPage: number[] = [];
   const pages: number[] = [];
   const flush = (start: number, end: number) => {

@@ -50,3 +50,8 @@ Deno.test("planReads: holes and unselected VMAs end a run", () => {
   assert.deepEqual(plan([[10, 5], [20, 5], [2000, 5]]), [[10, 15], [2000, 5]]);
   assert.deepEqual(plan([[10, 5], [15, 5], [20, 5]], [1, 0, 1]), [[10, 5], [20, 5]]);
 });
+
+Deno.test("planReads refuses an alignment larger than a chunk", () => {
+  const ranges = rangesOf(parseMaps(mapsOf([[0, 10]]), PAGE), PAGE);
+  assert.throws(() => planReads(ranges, new Uint8Array([1]), 512, 16, 1024), RangeError);
+});
