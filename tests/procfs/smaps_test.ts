@@ -1,6 +1,6 @@
 // Covers src/procfs/smaps.ts: parseSmaps and parseSmapsTable (smaps fields in
 // bytes, header lines parsed as maps, malformed fields), a table read as a
-// stream in pieces (procTextChunks), and the real /proc/self/smaps.
+// stream in pieces (procTextChunks, procLineChunks), and the real /proc/self/smaps.
 //
 // testdata/smaps_sample.txt is in the kernel's exact format: its file lines were
 // captured from a C probe on this machine; the hugetlb and swap entries were
@@ -8,7 +8,7 @@
 // and no swap).
 
 import assert from "node:assert/strict";
-import { procTextChunks } from "../../src/procfs/files.ts";
+import { procLineChunks, procTextChunks } from "../../src/procfs/files.ts";
 import {
   parseSmaps,
   parseSmapsTable,
@@ -232,6 +232,36 @@ Deno.test("procTextChunks: pieces end at line ends and add up to the file, howev
     assert.ok(pieces.length > 10);
     assert.equal(pieces.join(""), text);
     pieces.slice(0, -1).forEach((piece) => assert.ok(piece.endsWith("\n")));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("procLineChunks: a reader started while another is between pieces has a buffer of its own", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const decoder = new TextDecoder();
+    // Files of several reads each, with different bytes.
+    const texts = ["a", "b", "c"].map((letter) => `${letter.repeat(99)}\n`.repeat(2000));
+    texts.forEach((text, index) => Deno.writeTextFileSync(`${dir}/${index}`, text));
+    const outer = procLineChunks(`${dir}/0`);
+    let read = "";
+    for (let step = 0;; step++) {
+      const piece = outer.next();
+      if (piece.done) break;
+      // Between two pieces of the first file, read the others whole, one
+      // inside the other: the piece in hand must not change under them.
+      const before = decoder.decode(piece.value);
+      let inner = "";
+      for (const bytes of procLineChunks(`${dir}/${1 + step % 2}`)) {
+        inner += decoder.decode(bytes);
+        for (const nested of procLineChunks(`${dir}/${2 - step % 2}`)) assert.ok(nested.length > 0);
+      }
+      assert.equal(inner, texts[1 + step % 2]);
+      assert.equal(decoder.decode(piece.value), before);
+      read += before;
+    }
+    assert.equal(read, texts[0]);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
