@@ -79,6 +79,7 @@ export function toProcError(error: unknown, path: string): ProcError {
 
 /** Bytes read at once from a procfs file: most (stat, status, a process's maps) fit whole. */
 const READ_BYTES = 65536;
+/** The shared read buffer, while no read holds it across a yield ({@link procLineChunks}). */
 let readBuffer: Uint8Array | null = null;
 const decoder = new TextDecoder();
 const NEWLINE = 0x0a;
@@ -101,11 +102,7 @@ function readWhole<T>(path: string, use: (bytes: Uint8Array, fresh: boolean) => 
     let buffer = readBuffer ??= new Uint8Array(READ_BYTES);
     let filled = 0;
     for (;;) {
-      if (filled === buffer.length) {
-        const larger = new Uint8Array(buffer.length * 2);
-        larger.set(buffer);
-        buffer = larger;
-      }
+      if (filled === buffer.length) buffer = doubled(buffer);
       const got = file.readSync(buffer.subarray(filled));
       if (got === null) break;
       filled += got;
@@ -116,6 +113,13 @@ function readWhole<T>(path: string, use: (bytes: Uint8Array, fresh: boolean) => 
   } finally {
     file?.close();
   }
+}
+
+/** A copy of `buffer` in one twice as long. */
+function doubled(buffer: Uint8Array): Uint8Array {
+  const larger = new Uint8Array(buffer.length * 2);
+  larger.set(buffer);
+  return larger;
 }
 
 /**
@@ -133,7 +137,7 @@ export function readProcText(path: string): string {
 }
 
 /**
- * Reads a whole procfs binary file (e.g. `auxv`, or `maps` for a byte parser).
+ * Reads a whole procfs binary file (e.g. `auxv`).
  *
  * @throws {ProcError} classified by kind.
  * @example
@@ -145,9 +149,6 @@ export function readProcText(path: string): string {
 export function readProcBytes(path: string): Uint8Array {
   return readWhole(path, (bytes, fresh) => fresh ? bytes : bytes.slice());
 }
-
-/** The buffer {@link procLineChunks} reads into, while no other read holds it. */
-let lineBuffer: Uint8Array | null = null;
 
 /**
  * The bytes of the procfs file at `path` in pieces that each end at a line's end
@@ -176,9 +177,9 @@ export function* procLineChunks(path: string): Generator<Uint8Array> {
   } catch (error) {
     throw toProcError(error, path);
   }
-  // A buffer of its own while another file's pieces are being read.
-  let buffer = lineBuffer ?? new Uint8Array(READ_BYTES);
-  lineBuffer = null;
+  // The shared buffer, held across yields: reads meanwhile take one of their own.
+  let buffer = readBuffer ?? new Uint8Array(READ_BYTES);
+  readBuffer = null;
   try {
     let kept = 0; // bytes of an unfinished line, moved to the front
     for (let ended = false; !ended;) {
@@ -199,9 +200,7 @@ export function* procLineChunks(path: string): Generator<Uint8Array> {
       }
       const end = ended ? filled : buffer.lastIndexOf(NEWLINE, filled - 1) + 1;
       if (end === 0 && !ended) {
-        const larger = new Uint8Array(buffer.length * 2);
-        larger.set(buffer);
-        buffer = larger;
+        buffer = doubled(buffer);
         kept = filled;
         continue;
       }
@@ -211,7 +210,7 @@ export function* procLineChunks(path: string): Generator<Uint8Array> {
     }
   } finally {
     file.close();
-    if (lineBuffer === null && buffer.length === READ_BYTES) lineBuffer = buffer;
+    if (readBuffer === null && buffer.length === READ_BYTES) readBuffer = buffer;
   }
 }
 

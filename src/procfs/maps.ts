@@ -485,12 +485,13 @@ function parseLines(
     }
     device[count] = major * 0x10_0000 + minor;
     inode[count] = node;
-    let pathStart = -1;
-    for (; at < length && bytes[at] !== NEWLINE; at++) {
-      if (pathStart < 0 && !isBlank(bytes[at])) pathStart = at;
-    }
-    if (labels && pathStart >= 0) {
-      let path = decoder.decode(bytes.subarray(pathStart, at));
+    const newline = bytes.indexOf(NEWLINE, at);
+    const lineStop = newline < 0 ? length : newline;
+    let pathStart = at;
+    // Only labels need the path: without them the rest of the line is skipped whole.
+    while (labels && pathStart < lineStop && isBlank(bytes[pathStart])) pathStart++;
+    if (labels && pathStart < lineStop) {
+      let path = decoder.decode(bytes.subarray(pathStart, lineStop));
       if (path.endsWith(DELETED_SUFFIX)) {
         labels.flags[count] |= DELETED;
         path = path.slice(0, -DELETED_SUFFIX.length);
@@ -502,6 +503,7 @@ function parseLines(
       }
       labels.pathIds[count] = id;
     }
+    at = lineStop;
     count++;
   }
   ranges.count = count;
