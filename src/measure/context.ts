@@ -13,7 +13,7 @@ import { rangesOf, readMaps, type Vma } from "../procfs/maps.ts";
 import { readMeminfo } from "../procfs/meminfo.ts";
 import { openPagemap, type PagemapFile, readPagemap } from "../procfs/pagemap.ts";
 import { pfnOf, PRESENT } from "../procfs/pagemap_bits.ts";
-import { readPageSize } from "../procfs/process_info.ts";
+import { parseStatus, readPageSize } from "../procfs/process_info.ts";
 import { readFrameLimit } from "../procfs/zoneinfo.ts";
 import type { MeasureOptions, Method, MethodChoice } from "./types.ts";
 
@@ -56,6 +56,8 @@ export interface MeasureContext {
   pmdPages: number;
   /** The tool's own PID as seen in `procRoot`, null if it is not visible there. */
   selfPid: number | null;
+  /** The tool's effective user ID (0: root), as its procfs status says. */
+  selfUid: number;
   /** The method every process gets unless it shows hidden PFNs. */
   method: Method;
   /** Whether the caller forced the method. */
@@ -191,8 +193,9 @@ export function openContext(options: MeasureOptions = {}): MeasureContext {
   const procRoot = (options.procRoot ?? "/proc").replace(/(.)\/+$/, "$1");
   const choice: MethodChoice = options.method ?? "auto";
   let pageSize: number;
+  let selfUid: number;
   try {
-    readProcText(`${procRoot}/self/stat`);
+    selfUid = parseStatus(readProcText(`${procRoot}/self/status`)).uid;
     pageSize = readPageSize(procRoot);
   } catch (error) {
     environmentFailure(error, procRoot);
@@ -247,6 +250,7 @@ export function openContext(options: MeasureOptions = {}): MeasureContext {
     pageSize,
     pmdPages: pageSize / 8,
     selfPid,
+    selfUid,
     method,
     forced: choice !== "auto",
     fallbackReason: choice === "auto" && problem ? problem : null,

@@ -194,9 +194,9 @@ export function reportForError(
     case "gone":
       return failedReport(pid, "exited", stat, uid);
     case "permission":
-      // With kpagecount open the tool has root's privileges, so "needs root"
-      // would mislead: the kernel's ptrace check refused this one process.
-      return context.kpagecount === null
+      // As root (or with kpagecount open, which takes root's privileges),
+      // "needs root" would mislead: the kernel's ptrace check refused this one.
+      return context.kpagecount === null && context.selfUid !== 0
         ? failedReport(pid, "permission-denied", stat, uid)
         : failedReport(pid, "permission-denied", stat, uid, PRIVILEGED_DENIAL);
     default:

@@ -185,22 +185,27 @@ function accountingLines(accounting: Accounting | null): string[] {
   if (!accounting) return [];
   const lines: string[] = [];
   const { unreadable, exited, zombies, failed } = accounting;
+  // Why, from the rows: as root the kernel can still refuse (its ptrace check),
+  // and advice to run as root would then be wrong.
+  const reasons = (state: string) => [
+    ...new Set(
+      accounting.unmeasured.filter((row) => row.state === state).map((row) => row.error),
+    ),
+  ];
+  const said = (reasons: (string | null)[]) =>
+    printable(reasons.slice(0, 3).join("; ")) + (reasons.length > 3 ? "; …" : "");
   if (unreadable > 0) {
-    lines.push(`${count(unreadable, "process")} not readable: run as root or as their user`);
+    lines.push(
+      `${count(unreadable, "process")} not readable: ${said(reasons("permission-denied"))}`,
+    );
   }
   if (exited > 0) lines.push(`${count(exited, "process")} exited during the scan`);
   if (zombies > 0) lines.push(`${count(zombies, "process")} exited, not yet reaped (zombies)`);
   if (failed > 0) {
-    const reasons = [
-      ...new Set(
-        accounting.unmeasured.filter((row) => row.state === "error").map((row) => row.error),
-      ),
-    ];
     lines.push(
       `${count(failed, "process")} could not be read: ${
-        printable(reasons.slice(0, 3).join("; "))
-      }` +
-        (reasons.length > 3 ? "; …" : "") + " (--json lists each)",
+        said(reasons("error"))
+      } (--json lists each)`,
     );
   }
   return lines;
