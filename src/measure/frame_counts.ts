@@ -20,7 +20,7 @@ import {
   readKpagecountsAsync,
 } from "../procfs/kpagecount.ts";
 import { readPagemap } from "../procfs/pagemap.ts";
-import { PFN_HIGH_MASK, pfnOf } from "../procfs/pagemap_bits.ts";
+import { PFN_HIGH_MASK } from "../procfs/pagemap_bits.ts";
 import type { SelfMappings } from "./context.ts";
 
 /**
@@ -39,6 +39,11 @@ export const MAX_SPAN_FRAMES = 65536;
 const ASYNC_MIN_FRAMES = 4096;
 /** Pages per read of the tool's own pagemap. */
 const SELF_CHUNK_PAGES = 16384;
+/**
+ * Times the tool's own entries are read again around a count before giving up
+ * (each time, only frames whose entries changed since the last look).
+ */
+const SELF_ATTEMPTS = 4;
 
 /**
  * What the readers of one run share: whoever waits for frames another reader
@@ -54,6 +59,19 @@ export interface CountReader {
   /** Room for {@link MAX_SPAN_FRAMES} counts. */
   buffer: Uint8Array;
   progress: CountProgress;
+  /** The tool's own entries to look at again once this reader's counts are read. */
+  selfChecks: SelfChecks;
+}
+
+/**
+ * Pages of the tool's own pagemap compared with frames whose counts were still
+ * to be read: `ownPages[i]` (ascending within a run) with frame `pfns[i]`, and
+ * `matched[i]` 1 when the page mapped it.
+ */
+export interface SelfChecks {
+  ownPages: number[];
+  pfns: number[];
+  matched: number[];
 }
 
 function notify(progress: CountProgress): void {
@@ -102,7 +120,7 @@ export function createCountReader(
   progress: CountProgress,
   buffer: Uint8Array = new Uint8Array(MAX_SPAN_FRAMES * 8),
 ): CountReader {
-  return { source, buffer, progress };
+  return { source, buffer, progress, selfChecks: { ownPages: [], pfns: [], matched: [] } };
 }
 
 /**
@@ -234,6 +252,8 @@ export interface SelfFrames {
   buffer: Uint8Array;
   /** Per page of a target's run: the tool's entries on the same frame. */
   matches: Uint8Array;
+  /** Per page of a target's run: its frame when the count is still to be read, else 0. */
+  pending: Uint32Array;
 }
 
 /**
@@ -272,6 +292,7 @@ export function createSelfFrames(): SelfFrames {
     marks: new Uint32Array(0),
     buffer: new Uint8Array(SELF_CHUNK_PAGES * 8),
     matches: new Uint8Array(SELF_CHUNK_PAGES),
+    pending: new Uint32Array(SELF_CHUNK_PAGES),
   };
 }
 
@@ -283,6 +304,13 @@ export function createSelfFrames(): SelfFrames {
  * faults in while it runs (its own code, as V8 compiles) are seen as they are
  * when the count is read.
  *
+ * Only pages whose frames the scan left pending in `table` are matched: the
+ * tool's entries matter when a count is recorded, and a frame whose count is
+ * known was matched then (by the first process that mapped it). So the
+ * hundreds of processes mapping the same libc cost one match, not one each.
+ * The pages compared are listed in `checks`, for {@link verifySelfFrames} to
+ * look at again once the counts are read.
+ *
  * `words` holds the target's entries from index `from` on, for `count` pages
  * whose first maps file page `firstFilePage`.
  *
@@ -291,6 +319,8 @@ export function createSelfFrames(): SelfFrames {
 export function matchSelfFrames(
   self: SelfMappings,
   selfFrames: SelfFrames,
+  table: FrameTable,
+  checks: SelfChecks,
   key: string,
   words: Int32Array,
   from: number,
@@ -299,51 +329,133 @@ export function matchSelfFrames(
 ): void {
   const ownVmas = self.byFile.get(key);
   if (!ownVmas) return;
-  const { buffer, matches } = selfFrames;
+  const { buffer, matches, pending } = selfFrames;
   const own = new Int32Array(buffer.buffer);
+  const counts = table.counts;
   for (let done = 0; done < count; done += SELF_CHUNK_PAGES) {
     const pages = Math.min(SELF_CHUNK_PAGES, count - done);
+    // The frames whose counts are still to be read (0 for none); inline, as
+    // this runs before V8 optimises anything (calls cost more than the work).
+    let any = false;
+    for (let i = 0; i < pages; i++) {
+      const high = words[2 * (from + done + i) + 1];
+      const pfn = words[2 * (from + done + i)] >>> 0;
+      // Present (the sign bit), with a 32-bit PFN: what the scan lists.
+      const waits = high < 0 && (high & PFN_HIGH_MASK) === 0 && pfn < counts.length &&
+        counts[pfn] === COUNT_PENDING;
+      pending[i] = waits ? pfn : 0;
+      any ||= waits;
+    }
+    if (!any) continue;
     const filePage = firstFilePage + done;
     matches.fill(0, 0, pages);
-    let any = false;
     for (const vma of ownVmas) {
       // The part of [filePage, filePage + pages) this VMA of the tool maps.
       const first = Math.max(filePage, vma.offsetPage);
       const end = Math.min(filePage + pages, vma.offsetPage + (vma.endPage - vma.startPage));
       if (end <= first) continue;
-      const got = readPagemap(
-        self.pagemap,
-        vma.startPage + (first - vma.offsetPage),
-        buffer.subarray(0, (end - first) * 8),
-      );
+      const firstOwnPage = vma.startPage + (first - vma.offsetPage);
+      const got = readPagemap(self.pagemap, firstOwnPage, buffer.subarray(0, (end - first) * 8));
       for (let i = 0; i < got; i++) {
-        const target = from + done + (first - filePage) + i;
+        const page = first - filePage + i;
+        const pfn = pending[page];
+        if (pfn === 0) continue;
         const high = own[2 * i + 1];
-        const targetHigh = words[2 * target + 1];
-        // Both present, same PFN (flags such as soft-dirty are per entry).
-        if (
-          high < 0 && targetHigh < 0 && own[2 * i] === words[2 * target] &&
-          (high & PFN_HIGH_MASK) === (targetHigh & PFN_HIGH_MASK) &&
-          (own[2 * i] !== 0 || (high & PFN_HIGH_MASK) !== 0)
-        ) {
-          matches[first - filePage + i]++;
-          any = true;
-        }
+        const same = high < 0 && (high & PFN_HIGH_MASK) === 0 && own[2 * i] >>> 0 === pfn;
+        if (same) matches[page]++;
+        // Looked at again once the count is read: the tool may map the page by then.
+        checks.ownPages.push(firstOwnPage + i);
+        checks.pfns.push(pfn);
+        checks.matched.push(same ? 1 : 0);
       }
     }
-    if (!any) continue;
     for (let i = 0; i < pages; i++) {
-      if (matches[i] === 0) continue;
-      const target = from + done + i;
-      const pfn = pfnOf(words[2 * target], words[2 * target + 1]);
-      selfFrames.entries.set(pfn, matches[i]);
-      const word = Math.floor(pfn / 32);
-      if (word >= selfFrames.marks.length) {
-        const marks = new Uint32Array(Math.max(word + 1, selfFrames.marks.length * 2));
-        marks.set(selfFrames.marks);
-        selfFrames.marks = marks;
-      }
-      selfFrames.marks[word] |= 1 << (pfn & 31);
+      if (pending[i] !== 0) setSelfEntries(selfFrames, pending[i], matches[i]);
     }
+  }
+}
+
+/** Records that the tool has `entries` entries on frame `pfn`. */
+function setSelfEntries(selfFrames: SelfFrames, pfn: number, entries: number): void {
+  const word = Math.floor(pfn / 32);
+  if (entries === 0) {
+    if (word < selfFrames.marks.length) selfFrames.entries.delete(pfn);
+    return;
+  }
+  selfFrames.entries.set(pfn, entries);
+  if (word >= selfFrames.marks.length) {
+    const marks = new Uint32Array(Math.max(word + 1, selfFrames.marks.length * 2));
+    marks.set(selfFrames.marks);
+    selfFrames.marks = marks;
+  }
+  selfFrames.marks[word] |= 1 << (pfn & 31);
+}
+
+/**
+ * Makes the counts `reader` recorded agree with the tool's own entries: reads
+ * again the tool's pages that {@link matchSelfFrames} compared, and where the
+ * tool now maps a frame differently than what was subtracted from its count (it
+ * faulted the page in, as V8 ran new code, between the match and the count),
+ * reads that count again, until the entries are the same before and after it.
+ * Without this a Deno process measured by uss lost pages of the binary both
+ * run from to "shared" (hundreds of pages in a run).
+ *
+ * @throws {ProcError} when the tool's own pagemap or kpagecount cannot be read.
+ */
+export async function verifySelfFrames(
+  self: SelfMappings,
+  selfFrames: SelfFrames,
+  table: FrameTable,
+  reader: CountReader,
+): Promise<void> {
+  const { ownPages, pfns, matched } = reader.selfChecks;
+  const own = new Int32Array(selfFrames.buffer.buffer);
+  try {
+    for (let attempt = 0; attempt < SELF_ATTEMPTS && ownPages.length > 0; attempt++) {
+      let changed: Set<number> | null = null;
+      for (let i = 0; i < ownPages.length;) {
+        let end = i + 1;
+        while (
+          end < ownPages.length && ownPages[end] === ownPages[end - 1] + 1 &&
+          end - i < SELF_CHUNK_PAGES
+        ) end++;
+        const got = readPagemap(
+          self.pagemap,
+          ownPages[i],
+          selfFrames.buffer.subarray(0, (end - i) * 8),
+        );
+        for (let k = 0; k < got; k++) {
+          const high = own[2 * k + 1];
+          const now = high < 0 && (high & PFN_HIGH_MASK) === 0 && own[2 * k] >>> 0 === pfns[i + k]
+            ? 1
+            : 0;
+          if (now === matched[i + k]) continue;
+          matched[i + k] = now;
+          (changed ??= new Set()).add(pfns[i + k]);
+        }
+        i = end;
+      }
+      if (changed === null) return;
+      // The changed frames' entries now: their distinct own pages that map them
+      // (a page compared twice, as the target maps its file page twice, is one).
+      const pages = new Map<number, Set<number>>();
+      let at = 0;
+      for (let i = 0; i < ownPages.length; i++) {
+        const pfn = pfns[i];
+        if (!changed.has(pfn)) continue;
+        if (!pages.has(pfn)) pages.set(pfn, new Set());
+        if (matched[i] === 1) pages.get(pfn)!.add(ownPages[i]);
+        // Only the changed frames are looked at again.
+        ownPages[at] = ownPages[i];
+        pfns[at] = pfn;
+        matched[at++] = matched[i];
+      }
+      ownPages.length = pfns.length = matched.length = at;
+      for (const [pfn, mapped] of pages) setSelfEntries(selfFrames, pfn, mapped.size);
+      const sorted = Uint32Array.from(changed).sort();
+      await readCounts(table, reader, sorted, sorted.length, (pfn) => selfEntries(selfFrames, pfn));
+    }
+  } finally {
+    ownPages.length = pfns.length = matched.length = 0;
   }
 }

@@ -48,6 +48,7 @@ import {
   matchSelfFrames,
   releaseUnread,
   type SelfFrames,
+  verifySelfFrames,
 } from "./frame_counts.ts";
 import { planReads } from "./read_plan.ts";
 import type { ProcessReport, ProcessState } from "./types.ts";
@@ -425,6 +426,9 @@ async function walkPagemap(
     if (full.length === 0 && full.swap.length === 0) return;
     if (sink.swapSlots) countLateSlots(sink.swapSlots, full);
     await fetchCounts(sink.table, full, sink.counts, sink.selfFrames);
+    if (context.self) {
+      await verifySelfFrames(context.self, sink.selfFrames, sink.table, sink.counts);
+    }
     refs = last ? null : sink.batch();
     await sink.deliver(full);
   };
@@ -484,6 +488,8 @@ async function walkPagemap(
             matchSelfFrames(
               context.self!,
               sink.selfFrames,
+              sink.table,
+              sink.counts.selfChecks,
               key,
               words,
               offset,

@@ -64,3 +64,62 @@ Deno.test({
     }
   },
 });
+
+type Figures = Record<"uss" | "uss_file" | "rss" | "ram", number>;
+
+// The tool's own entries on a frame are matched by the first process whose scan
+// leaves its count to be read, and looked at again once the count is read (uss
+// faults in pages of its binary as it runs); later processes mapping the same
+// frames reuse the count. Two fixtures share the copy's pages: every figure must
+// be the same whether uss maps those pages too (running from the copy) or not
+// (running from the original), one process at a time or in parallel.
+Deno.test({
+  name: "frames several targets share with uss itself: the same figures as when uss maps none",
+  ignore: !IS_ROOT,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "uss-self-" });
+    try {
+      const copy = `${dir}/deno`;
+      await Deno.copyFile(Deno.execPath(), copy);
+      await Deno.chmod(copy, 0o755);
+      const binary = await buildFixture("mapfile");
+      await using first = await startFixture<{ pages: number }>(binary, [copy], 1);
+      await using second = await startFixture<{ pages: number }>(binary, [copy], 1);
+      const pids = [first.processes[0].pid, second.processes[0].pid];
+      const shared = first.processes[0].pages * PAGE_SIZE;
+      // PSS is left out: the vDSO's share moves as the machine starts processes.
+      const pick = (row: Figures): Figures => ({
+        uss: row.uss,
+        uss_file: row.uss_file,
+        rss: row.rss,
+        ram: row.ram,
+      });
+      const seen = new Map<string, unknown>();
+      for (const deno of [Deno.execPath(), copy]) {
+        for (const jobs of ["1", "2"]) {
+          const listed = await runUssJson<Figures[]>(["--jobs", jobs, ...pids.map(String)], {
+            deno,
+          });
+          assert.equal(listed.code, 0, listed.stderr);
+          const grouped = await runUssJson<Figures[]>(
+            ["--jobs", jobs, "--group", pids.join(",")],
+            { deno },
+          );
+          assert.equal(grouped.code, 0, grouped.stderr);
+          const figures = { processes: listed.json.map(pick), group: pick(grouped.json[0]) };
+          const how = `uss from the ${deno === copy ? "copy" : "original"}, --jobs ${jobs}`;
+          // The copy's pages are shared by the two: in neither's USS, in the group's.
+          assert.ok(figures.group.uss_file >= shared, `${how}: ${JSON.stringify(figures.group)}`);
+          for (const row of figures.processes) assert.ok(row.uss_file < shared, how);
+          seen.set(how, figures);
+        }
+      }
+      const [reference, ...others] = [...seen.entries()];
+      for (const [how, figures] of others) {
+        assert.deepEqual(figures, reference[1], `${how} against ${reference[0]}`);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
