@@ -22,15 +22,24 @@ interface Mapping {
   pss: number;
 }
 
+/** Runs `fn` with a copy of the Deno binary (another file, so other page cache frames). */
+async function withDenoCopy(fn: (copy: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "uss-self-" });
+  try {
+    const copy = `${dir}/deno`;
+    await Deno.copyFile(Deno.execPath(), copy);
+    await Deno.chmod(copy, 0o755);
+    await fn(copy);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 Deno.test({
   name: "frames shared only with uss itself count as unique (root only)",
   ignore: !IS_ROOT,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "uss-self-" });
-    try {
-      const copy = `${dir}/deno`;
-      await Deno.copyFile(Deno.execPath(), copy);
-      await Deno.chmod(copy, 0o755);
+    await withDenoCopy(async (copy) => {
       const binary = await buildFixture("mapfile");
       await using fixture = await startFixture<{ region: string; pages: number }>(
         binary,
@@ -59,9 +68,7 @@ Deno.test({
       assert.deepEqual(rollupAfter, rollupBefore);
       // (A fresh copy's page cache may still be dirty: Private_Dirty, not _Clean.)
       assert.ok(rollupAfter.Private_Clean + rollupAfter.Private_Dirty >= expected);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
@@ -77,11 +84,7 @@ Deno.test({
   name: "frames several targets share with uss itself: the same figures as when uss maps none",
   ignore: !IS_ROOT,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "uss-self-" });
-    try {
-      const copy = `${dir}/deno`;
-      await Deno.copyFile(Deno.execPath(), copy);
-      await Deno.chmod(copy, 0o755);
+    await withDenoCopy(async (copy) => {
       const binary = await buildFixture("mapfile");
       await using first = await startFixture<{ pages: number }>(binary, [copy], 1);
       await using second = await startFixture<{ pages: number }>(binary, [copy], 1);
@@ -118,8 +121,6 @@ Deno.test({
       for (const [how, figures] of others) {
         assert.deepEqual(figures, reference[1], `${how} against ${reference[0]}`);
       }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
