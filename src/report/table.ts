@@ -187,25 +187,24 @@ function accountingLines(accounting: Accounting | null): string[] {
   const { unreadable, exited, zombies, failed } = accounting;
   // Why, from the rows: as root the kernel can still refuse (its ptrace check),
   // and advice to run as root would then be wrong.
-  const reasons = (state: string) => [
-    ...new Set(
-      accounting.unmeasured.filter((row) => row.state === state).map((row) => row.error),
-    ),
-  ];
-  const said = (reasons: (string | null)[]) =>
-    printable(reasons.slice(0, 3).join("; ")) + (reasons.length > 3 ? "; …" : "");
+  const reasons = (state: ProcessRow["state"]) => {
+    const distinct = [
+      ...new Set(
+        accounting.unmeasured.filter((row) => row.state === state).map((row) => row.error),
+      ),
+    ];
+    return printable(distinct.slice(0, 3).join("; ")) + (distinct.length > 3 ? "; …" : "");
+  };
   if (unreadable > 0) {
     lines.push(
-      `${count(unreadable, "process")} not readable: ${said(reasons("permission-denied"))}`,
+      `${count(unreadable, "process")} not readable: ${reasons("permission-denied")}`,
     );
   }
   if (exited > 0) lines.push(`${count(exited, "process")} exited during the scan`);
   if (zombies > 0) lines.push(`${count(zombies, "process")} exited, not yet reaped (zombies)`);
   if (failed > 0) {
     lines.push(
-      `${count(failed, "process")} could not be read: ${
-        said(reasons("error"))
-      } (--json lists each)`,
+      `${count(failed, "process")} could not be read: ${reasons("error")} (--json lists each)`,
     );
   }
   return lines;
