@@ -306,7 +306,7 @@ export interface ProcessAccount {
    * count was read before the frame was mapped again, or the frame moved.
    */
   moved: number[];
-  /** Count the tool's own entries too (when the tool measures itself). */
+  /** Count the entries of the tool and its launchers too (when one of them is measured). */
   includeSelf: boolean;
 }
 

@@ -1,8 +1,9 @@
 /**
  * What the measuring process may do here: where procfs is, the page size, which
- * PID the tool itself has, whether the exact method is possible (kpagecount
- * readable, PFNs visible), and the tool's own file mappings (whose entries are
- * subtracted from every count). Decided once, before any target is read.
+ * PID the tool itself has and which processes launched it, whether the exact
+ * method is possible (kpagecount readable, PFNs visible), and the file mappings
+ * of the tool and its launchers (whose entries are subtracted from every count).
+ * Decided once, before any target is read.
  *
  * @module
  */
@@ -13,7 +14,7 @@ import { rangesOf, readMaps, type Vma } from "../procfs/maps.ts";
 import { readMeminfo } from "../procfs/meminfo.ts";
 import { openPagemap, type PagemapFile, readPagemap } from "../procfs/pagemap.ts";
 import { pfnOf, PRESENT } from "../procfs/pagemap_bits.ts";
-import { parseStatus, readPageSize } from "../procfs/process_info.ts";
+import { parseStatus, readArgv, readPageSize, readStat } from "../procfs/process_info.ts";
 import { readFrameLimit } from "../procfs/zoneinfo.ts";
 import type { MeasureOptions, Method, MethodChoice } from "./types.ts";
 
@@ -26,7 +27,7 @@ export class EnvironmentError extends Error {
   }
 }
 
-/** A file-backed VMA of the tool itself, in pages. */
+/** A file-backed VMA of the tool itself or of a launcher, in pages. */
 export interface SelfVma {
   /** First page (address / page size). */
   startPage: number;
@@ -34,16 +35,22 @@ export interface SelfVma {
   endPage: number;
   /** Offset into the file. */
   offsetPage: number;
+  /** The pagemap of the process that maps it. */
+  pagemap: PagemapFile;
 }
 
-/** The tool's own file-backed mappings, by file. */
+/**
+ * The file-backed mappings of the measuring side, by file: the tool's own and
+ * its launchers' (`deno task` maps the same Deno binary as the tool, and a Deno
+ * target's pages of it would otherwise look shared with the launcher).
+ */
 export interface SelfMappings {
-  /** `device:inode` → the tool's VMAs of that file. */
+  /** `device:inode` → the VMAs of that file. */
   byFile: Map<string, SelfVma[]>;
   /** Inodes of those files, to rule out most target VMAs with one lookup. */
   inodes: Set<number>;
-  /** The tool's own pagemap, open while the context is. */
-  pagemap: PagemapFile;
+  /** The pagemaps of the tool and its launchers, open while the context is. */
+  pagemaps: PagemapFile[];
 }
 
 /** Everything a measurement needs to know about the measuring side. */
@@ -56,6 +63,12 @@ export interface MeasureContext {
   pmdPages: number;
   /** The tool's own PID as seen in `procRoot`, null if it is not visible there. */
   selfPid: number | null;
+  /**
+   * The processes that launched the tool (`deno task`, npx, npm's shell),
+   * nearest first: left out of machine-wide views, and their entries subtracted
+   * from counts as the tool's own are.
+   */
+  launchers: number[];
   /** The tool's effective user ID (0: root), as its procfs status says. */
   selfUid: number;
   /** The method every process gets unless it shows hidden PFNs. */
@@ -70,7 +83,7 @@ export interface MeasureContext {
   exclusiveShortcut: boolean;
   /** One past the highest frame number of the machine (a sizing hint). */
   frameLimit: number;
-  /** The tool's own file mappings, when the method is kpagecount and it sees itself. */
+  /** The file mappings of the tool and its launchers, when the method is kpagecount and it sees itself. */
   self: SelfMappings | null;
   /** Processes read at once. */
   jobs: number;
@@ -138,9 +151,13 @@ export function fileKey(device: number, inode: number): string {
   return `${device}:${inode}`;
 }
 
-function selfMappings(vmas: readonly Vma[], pagemap: PagemapFile, pageSize: number): SelfMappings {
-  const byFile = new Map<string, SelfVma[]>();
-  const inodes = new Set<number>();
+/** Adds the file-backed `vmas` of the process whose pagemap is `pagemap` to `self`. */
+function addMappings(
+  self: SelfMappings,
+  vmas: readonly Vma[],
+  pagemap: PagemapFile,
+  pageSize: number,
+): void {
   const ranges = rangesOf(vmas, pageSize);
   for (let index = 0; index < ranges.count; index++) {
     const inode = ranges.inode[index];
@@ -150,13 +167,75 @@ function selfMappings(vmas: readonly Vma[], pagemap: PagemapFile, pageSize: numb
       startPage: ranges.startPage[index],
       endPage: ranges.endPage[index],
       offsetPage: ranges.offsetPage[index],
+      pagemap,
     };
-    const list = byFile.get(key);
+    const list = self.byFile.get(key);
     if (list) list.push(own);
-    else byFile.set(key, [own]);
-    inodes.add(inode);
+    else self.byFile.set(key, [own]);
+    self.inodes.add(inode);
   }
-  return { byFile, inodes, pagemap };
+  self.pagemaps.push(pagemap);
+}
+
+/**
+ * Adds launcher `pid`'s file mappings to `self`; a launcher that cannot be read
+ * (gone, refused) maps nothing worth subtracting.
+ */
+function addLauncher(self: SelfMappings, procRoot: string, pid: number, pageSize: number): void {
+  let pagemap: PagemapFile | null = null;
+  try {
+    const vmas = readMaps(procRoot, pid, pageSize);
+    pagemap = openPagemap(procRoot, pid);
+    addMappings(self, vmas, pagemap, pageSize);
+  } catch (error) {
+    pagemap?.file.close();
+    skipUnreadable(error, procRoot);
+  }
+}
+
+/** A per-process read failed: fatal only when the sandbox refused it or it is not a procfs error. */
+function skipUnreadable(error: unknown, procRoot: string): void {
+  rethrowSandbox(error, procRoot);
+  if (!(error instanceof ProcError) && !(error instanceof SyntaxError)) throw error;
+}
+
+/**
+ * Whether `argv` is a launcher of the tool: `deno task`, the shell npm's exec
+ * shim runs deno through (`sh -c 'deno' …`), or npm exec / npx running deno.
+ *
+ * @example
+ * ```ts
+ * import { isLauncher } from "./context.ts";
+ * isLauncher(["deno", "task", "start"]); // true
+ * isLauncher(["bash"]); // false
+ * ```
+ */
+export function isLauncher(argv: readonly string[]): boolean {
+  const program = (argv[0] ?? "").split("/").at(-1) ?? "";
+  if (program === "deno" && argv[1] === "task") return true;
+  if (/^(sh|bash|dash)$/.test(program) && argv[1] === "-c") {
+    return /^'?deno'?(\s|$)/.test(argv[2] ?? "");
+  }
+  // npm sets its title to the command it runs: "npm exec deno@2.9.6 task start".
+  const title = argv.join(" ");
+  return /^(npm exec|npx)\b.*\bdeno\b/.test(title);
+}
+
+/** The chain of launchers that started process `pid`, nearest first (what cannot be read ends it). */
+function launchersOf(procRoot: string, pid: number): number[] {
+  const chain: number[] = [];
+  for (let depth = 0; depth < 8; depth++) {
+    try {
+      const parent = readStat(procRoot, pid).ppid;
+      if (parent <= 1 || !isLauncher(readArgv(procRoot, parent))) break;
+      chain.push(parent);
+      pid = parent;
+    } catch (error) {
+      skipUnreadable(error, procRoot);
+      break;
+    }
+  }
+  return chain;
 }
 
 /** Sizes frame tables: the zones' span, else memory size with room for holes. */
@@ -206,6 +285,7 @@ export function openContext(options: MeasureOptions = {}): MeasureContext {
   } catch {
     selfPid = null;
   }
+  const launchers = selfPid === null ? [] : launchersOf(procRoot, selfPid);
 
   let kpagecount: KpagecountFile | null = null;
   let self: SelfMappings | null = null;
@@ -226,8 +306,11 @@ export function openContext(options: MeasureOptions = {}): MeasureContext {
       try {
         const vmas = readMaps(procRoot, "self", pageSize);
         pagemap = openPagemap(procRoot, "self");
-        if (pfnsVisible(vmas, pagemap)) self = selfMappings(vmas, pagemap, pageSize);
-        else {
+        if (pfnsVisible(vmas, pagemap)) {
+          self = { byFile: new Map(), inodes: new Set(), pagemaps: [] };
+          addMappings(self, vmas, pagemap, pageSize);
+          for (const launcher of launchers) addLauncher(self, procRoot, launcher, pageSize);
+        } else {
           problem =
             "the kernel hides physical frame numbers from this process (no CAP_SYS_ADMIN in the initial user namespace, e.g. root in a container)";
           pagemap.file.close();
@@ -250,6 +333,7 @@ export function openContext(options: MeasureOptions = {}): MeasureContext {
     pageSize,
     pmdPages: pageSize / 8,
     selfPid,
+    launchers,
     selfUid,
     method,
     forced: choice !== "auto",
@@ -262,7 +346,7 @@ export function openContext(options: MeasureOptions = {}): MeasureContext {
     close() {
       kpagecount?.file.close();
       kpagecount = null;
-      self?.pagemap.file.close();
+      for (const pagemap of self?.pagemaps ?? []) pagemap.file.close();
       self = null;
     },
   };

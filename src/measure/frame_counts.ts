@@ -19,7 +19,7 @@ import {
   readKpagecounts,
   readKpagecountsAsync,
 } from "../procfs/kpagecount.ts";
-import { readPagemap } from "../procfs/pagemap.ts";
+import { type PagemapFile, readPagemap } from "../procfs/pagemap.ts";
 import { PFN_HIGH_MASK } from "../procfs/pagemap_bits.ts";
 import type { SelfMappings } from "./context.ts";
 
@@ -64,11 +64,12 @@ export interface CountReader {
 }
 
 /**
- * Pages of the tool's own pagemap compared with frames whose counts were still
- * to be read: `ownPages[i]` (ascending within a run) with frame `pfns[i]`, and
- * `matched[i]` 1 when the page mapped it.
+ * Pages of the measuring side's pagemaps compared with frames whose counts were
+ * still to be read: page `ownPages[i]` of `files[i]` (ascending within a run)
+ * with frame `pfns[i]`, and `matched[i]` 1 when the page mapped it.
  */
 export interface SelfChecks {
+  files: PagemapFile[];
   ownPages: number[];
   pfns: number[];
   matched: number[];
@@ -120,7 +121,12 @@ export function createCountReader(
   progress: CountProgress,
   buffer: Uint8Array = new Uint8Array(MAX_SPAN_FRAMES * 8),
 ): CountReader {
-  return { source, buffer, progress, selfChecks: { ownPages: [], pfns: [], matched: [] } };
+  return {
+    source,
+    buffer,
+    progress,
+    selfChecks: { files: [], ownPages: [], pfns: [], matched: [] },
+  };
 }
 
 /**
@@ -297,12 +303,12 @@ export function createSelfFrames(): SelfFrames {
 }
 
 /**
- * Records the tool's own entries on the frames of a target's run of pagemap
- * entries that map file `key` (a freshly exec'd tool can share frames with a
- * target only through files both map). The tool's entry for the same file
- * page is read now, right before the target's counts, so pages the tool
- * faults in while it runs (its own code, as V8 compiles) are seen as they are
- * when the count is read.
+ * Records the entries of the tool and its launchers on the frames of a target's
+ * run of pagemap entries that map file `key` (a freshly exec'd tool can share
+ * frames with a target only through files both map). Their entries for the same
+ * file page are read now, before the target's counts, and looked at again after
+ * them ({@link verifySelfFrames}): the tool faults in pages as it runs (its own
+ * code, as V8 compiles).
  *
  * Only pages whose frames the scan left pending in `table` are matched: the
  * tool's entries matter when a count is recorded, and a frame whose count is
@@ -355,7 +361,7 @@ export function matchSelfFrames(
       const end = Math.min(filePage + pages, vma.offsetPage + (vma.endPage - vma.startPage));
       if (end <= first) continue;
       const firstOwnPage = vma.startPage + (first - vma.offsetPage);
-      const got = readPagemap(self.pagemap, firstOwnPage, buffer.subarray(0, (end - first) * 8));
+      const got = readPagemap(vma.pagemap, firstOwnPage, buffer.subarray(0, (end - first) * 8));
       for (let i = 0; i < got; i++) {
         const page = first - filePage + i;
         const pfn = pending[page];
@@ -364,6 +370,7 @@ export function matchSelfFrames(
         const same = high < 0 && (high & PFN_HIGH_MASK) === 0 && own[2 * i] >>> 0 === pfn;
         if (same) matches[page]++;
         // Looked at again once the count is read: the tool may map the page by then.
+        checks.files.push(vma.pagemap);
         checks.ownPages.push(firstOwnPage + i);
         checks.pfns.push(pfn);
         checks.matched.push(same ? 1 : 0);
@@ -393,22 +400,21 @@ function setSelfEntries(selfFrames: SelfFrames, pfn: number, entries: number): v
 
 /**
  * Makes the counts `reader` recorded agree with the tool's own entries: reads
- * again the tool's pages that {@link matchSelfFrames} compared, and where the
- * tool now maps a frame differently than what was subtracted from its count (it
- * faulted the page in, as V8 ran new code, between the match and the count),
- * reads that count again, until the entries are the same before and after it.
- * Without this a Deno process measured by uss lost pages of the binary both
- * run from to "shared" (hundreds of pages in a run).
+ * again the pages of the tool (and its launchers) that {@link matchSelfFrames}
+ * compared, and where the tool now maps a frame differently than what was
+ * subtracted from its count (it faulted the page in, as V8 ran new code, between
+ * the match and the count), reads that count again, until the entries are the
+ * same before and after it. Without this a Deno process measured by uss lost
+ * pages of the binary both run from to "shared" (hundreds of pages in a run).
  *
- * @throws {ProcError} when the tool's own pagemap or kpagecount cannot be read.
+ * @throws {ProcError} when a pagemap of the measuring side or kpagecount cannot be read.
  */
 export async function verifySelfFrames(
-  self: SelfMappings,
   selfFrames: SelfFrames,
   table: FrameTable,
   reader: CountReader,
 ): Promise<void> {
-  const { ownPages, pfns, matched } = reader.selfChecks;
+  const { files, ownPages, pfns, matched } = reader.selfChecks;
   const own = new Int32Array(selfFrames.buffer.buffer);
   try {
     for (let attempt = 0; attempt < SELF_ATTEMPTS && ownPages.length > 0; attempt++) {
@@ -417,10 +423,10 @@ export async function verifySelfFrames(
         let end = i + 1;
         while (
           end < ownPages.length && ownPages[end] === ownPages[end - 1] + 1 &&
-          end - i < SELF_CHUNK_PAGES
+          files[end] === files[i] && end - i < SELF_CHUNK_PAGES
         ) end++;
         const got = readPagemap(
-          self.pagemap,
+          files[i],
           ownPages[i],
           selfFrames.buffer.subarray(0, (end - i) * 8),
         );
@@ -438,24 +444,33 @@ export async function verifySelfFrames(
       if (changed === null) return;
       // The changed frames' entries now: their distinct own pages that map them
       // (a page compared twice, as the target maps its file page twice, is one).
-      const pages = new Map<number, Set<number>>();
+      const pages = new Map<number, Set<string>>();
       let at = 0;
       for (let i = 0; i < ownPages.length; i++) {
         const pfn = pfns[i];
         if (!changed.has(pfn)) continue;
         if (!pages.has(pfn)) pages.set(pfn, new Set());
-        if (matched[i] === 1) pages.get(pfn)!.add(ownPages[i]);
+        if (matched[i] === 1) pages.get(pfn)!.add(`${files[i].path} ${ownPages[i]}`);
         // Only the changed frames are looked at again.
+        files[at] = files[i];
         ownPages[at] = ownPages[i];
         pfns[at] = pfn;
         matched[at++] = matched[i];
       }
-      ownPages.length = pfns.length = matched.length = at;
+      files.length =
+        ownPages.length =
+        pfns.length =
+        matched.length =
+          at;
       for (const [pfn, mapped] of pages) setSelfEntries(selfFrames, pfn, mapped.size);
       const sorted = Uint32Array.from(changed).sort();
       await readCounts(table, reader, sorted, sorted.length, (pfn) => selfEntries(selfFrames, pfn));
     }
   } finally {
-    ownPages.length = pfns.length = matched.length = 0;
+    files.length =
+      ownPages.length =
+      pfns.length =
+      matched.length =
+        0;
   }
 }

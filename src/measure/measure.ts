@@ -146,6 +146,15 @@ interface Workspace {
 /** Each context's workspace between measurements (taken while one runs, so never shared). */
 const spareWorkspaces = new WeakMap<MeasureContext, Workspace>();
 
+/**
+ * Whether `pid` is the tool or one of its launchers: when one of them is
+ * measured, the entries subtracted from every count are added back, so that
+ * what they share with each other counts as shared.
+ */
+function measuringSide(context: MeasureContext, pid: number): boolean {
+  return pid === context.selfPid || context.launchers.includes(pid);
+}
+
 function takeWorkspace(context: MeasureContext): Workspace {
   const spare = spareWorkspaces.get(context);
   spareWorkspaces.delete(context);
@@ -343,7 +352,7 @@ async function runPass(
             buffers: lane.buffers,
             swapSlots: state.swap?.table ?? null,
             open(slots) {
-              job.account = createProcessAccount(slots, job.pid === context.selfPid);
+              job.account = createProcessAccount(slots, measuringSide(context, job.pid));
               job.swapAccount = state.swap ? createProcessAccount(slots) : null;
             },
             batch: () => pool.pop() ?? createFrameRefs(CHUNK_PAGES),

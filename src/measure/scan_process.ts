@@ -426,9 +426,7 @@ async function walkPagemap(
     if (full.length === 0 && full.swap.length === 0) return;
     if (sink.swapSlots) countLateSlots(sink.swapSlots, full);
     await fetchCounts(sink.table, full, sink.counts, sink.selfFrames);
-    if (context.self) {
-      await verifySelfFrames(context.self, sink.selfFrames, sink.table, sink.counts);
-    }
+    if (context.self) await verifySelfFrames(sink.selfFrames, sink.table, sink.counts);
     refs = last ? null : sink.batch();
     await sink.deliver(full);
   };

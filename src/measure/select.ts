@@ -9,7 +9,7 @@
 import { cgroupPath, type Hierarchy, memoryHierarchy, readCgroups } from "../procfs/cgroup.ts";
 import { ProcError } from "../procfs/files.ts";
 import { listPids } from "../procfs/pids.ts";
-import { readArgv, readCmdline, readStat, readStatus } from "../procfs/process_info.ts";
+import { readCmdline, readStat, readStatus } from "../procfs/process_info.ts";
 import type { ProcessIdentity } from "./aggregate.ts";
 import { EnvironmentError, type MeasureContext, rethrowSandbox } from "./context.ts";
 
@@ -147,50 +147,24 @@ export function identify(context: MeasureContext, pids: readonly number[]): Proc
 }
 
 /**
- * Whether `argv` is a launcher of the tool: `deno task`, the shell npm's exec
- * shim runs deno through (`sh -c 'deno' …`), or npm exec / npx running deno.
- *
- * @example
- * ```ts
- * import { isLauncher } from "./select.ts";
- * isLauncher(["deno", "task", "start"]); // true
- * isLauncher(["bash"]); // false
- * ```
- */
-export function isLauncher(argv: readonly string[]): boolean {
-  const program = (argv[0] ?? "").split("/").at(-1) ?? "";
-  if (program === "deno" && argv[1] === "task") return true;
-  if (/^(sh|bash|dash)$/.test(program) && argv[1] === "-c") {
-    return /^'?deno'?(\s|$)/.test(argv[2] ?? "");
-  }
-  // npm sets its title to the command it runs: "npm exec deno@2.9.6 task start".
-  const title = argv.join(" ");
-  return /^(npm exec|npx)\b.*\bdeno\b/.test(title);
-}
-
-/**
  * The tool itself and the chain of launchers that started it (nearest first),
  * to leave out of every machine-wide view: `npx deno task start` makes three
  * processes that are not what anyone wants measured.
  *
- * @throws {EnvironmentError} when the sandbox refuses procfs.
+ * @example
+ * ```ts
+ * import { openContext } from "./context.ts";
+ * import { selfAndLaunchers } from "./select.ts";
+ * const context = openContext();
+ * try {
+ *   selfAndLaunchers(context)[0] === Deno.pid; // true
+ * } finally {
+ *   context.close();
+ * }
+ * ```
  */
 export function selfAndLaunchers(context: MeasureContext): number[] {
-  if (context.selfPid === null) return [];
-  const chain = [context.selfPid];
-  let pid = context.selfPid;
-  for (let depth = 0; depth < 8; depth++) {
-    try {
-      const parent = readStat(context.procRoot, pid).ppid;
-      if (parent <= 1 || !isLauncher(readArgv(context.procRoot, parent))) break;
-      chain.push(parent);
-      pid = parent;
-    } catch (error) {
-      skipUnreadable(error, context);
-      break;
-    }
-  }
-  return chain;
+  return context.selfPid === null ? [] : [context.selfPid, ...context.launchers];
 }
 
 /**

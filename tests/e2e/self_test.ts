@@ -11,6 +11,8 @@ import {
   IS_ROOT,
   PAGE_SIZE,
   readRollup,
+  REPO_ROOT,
+  runCommand,
   runUssJson,
   startFixture,
 } from "../helpers.ts";
@@ -121,6 +123,33 @@ Deno.test({
       for (const [how, figures] of others) {
         assert.deepEqual(figures, reference[1], `${how} against ${reference[0]}`);
       }
+    });
+  },
+});
+
+// `deno task start` (the README's command) runs uss under a `deno task` process
+// that maps the same Deno binary. Its entries are subtracted as the tool's are:
+// the pages a fixture shares only with uss and its launcher are the fixture's.
+Deno.test({
+  name: "frames shared only with uss and the deno task that launched it count as unique",
+  ignore: !IS_ROOT,
+  async fn() {
+    await withDenoCopy(async (copy) => {
+      const binary = await buildFixture("mapfile");
+      await using fixture = await startFixture<{ pages: number }>(binary, [copy], 1);
+      const [{ pid, pages }] = fixture.processes;
+      const direct = await runUssJson<Figures[]>([String(pid)]);
+      assert.equal(direct.code, 0, direct.stderr);
+      // The copy's `deno task` runs `deno run` with the copy itself.
+      const launched = await runCommand([copy, "task", "--quiet", "start", "--json", String(pid)], {
+        cwd: REPO_ROOT,
+        env: { NO_COLOR: "1" },
+      });
+      assert.equal(launched.code, 0, launched.stderr);
+      const [row] = JSON.parse(launched.stdout) as Figures[];
+      assert.ok(direct.json[0].uss_file >= pages * PAGE_SIZE, "every page of the copy is its own");
+      assert.equal(row.uss_file, direct.json[0].uss_file, "the launcher shares nothing with it");
+      assert.equal(row.uss, direct.json[0].uss);
     });
   },
 });

@@ -74,9 +74,14 @@ async function measure(
     const source = openKpagecount(root);
     try {
       const self: SelfMappings = {
-        byFile: new Map([[KEY, [{ startPage: OWN_FIRST_PAGE, endPage: 14, offsetPage: 0 }]]]),
+        byFile: new Map([[KEY, [{
+          startPage: OWN_FIRST_PAGE,
+          endPage: 14,
+          offsetPage: 0,
+          pagemap,
+        }]]]),
         inodes: new Set([42]),
-        pagemap,
+        pagemaps: [pagemap],
       };
       const table: FrameTable = createFrameTable(128);
       const refs = createFrameRefs(FRAMES.length);
@@ -91,7 +96,7 @@ async function measure(
       matchSelfFrames(self, selfFrames, table, reader.selfChecks, KEY, entries(FRAMES), 0, 4, 0);
       fakeProc(root, after, counts);
       await fetchCounts(table, refs, reader, selfFrames);
-      if (verify) await verifySelfFrames(self, selfFrames, table, reader);
+      if (verify) await verifySelfFrames(selfFrames, table, reader);
       return {
         others: FRAMES.map((pfn) => frameCount(table, pfn)),
         own: FRAMES.map((pfn) => selfEntries(selfFrames, pfn)),
