@@ -193,8 +193,12 @@ function addLauncher(self: SelfMappings, procRoot: string, pid: number, pageSize
   }
 }
 
-/** A per-process read failed: fatal only when the sandbox refused it or it is not a procfs error. */
-function skipUnreadable(error: unknown, procRoot: string): void {
+/**
+ * A per-process read failed: returns when that process can be passed over,
+ * rethrows when the sandbox refused it (an {@link EnvironmentError}) or the
+ * error is not about procfs.
+ */
+export function skipUnreadable(error: unknown, procRoot: string): void {
   rethrowSandbox(error, procRoot);
   if (!(error instanceof ProcError) && !(error instanceof SyntaxError)) throw error;
 }

@@ -11,7 +11,12 @@ import { ProcError } from "../procfs/files.ts";
 import { listPids } from "../procfs/pids.ts";
 import { readCmdline, readStat, readStatus } from "../procfs/process_info.ts";
 import type { ProcessIdentity } from "./aggregate.ts";
-import { EnvironmentError, type MeasureContext, rethrowSandbox } from "./context.ts";
+import {
+  EnvironmentError,
+  type MeasureContext,
+  rethrowSandbox,
+  skipUnreadable,
+} from "./context.ts";
 
 /** Narrows the process list; absent fields do not filter. */
 export interface ProcessFilter {
@@ -25,12 +30,6 @@ export interface ProcessFilter {
   exclude?: ReadonlySet<number>;
   /** Only processes in this cgroup (of this hierarchy) or below it. */
   cgroup?: { hierarchy: Hierarchy; path: string };
-}
-
-/** A per-process read failed: fatal only when the sandbox refused it or it is not a procfs error. */
-function skipUnreadable(error: unknown, context: MeasureContext): void {
-  rethrowSandbox(error, context.procRoot);
-  if (!(error instanceof ProcError) && !(error instanceof SyntaxError)) throw error;
 }
 
 /**
@@ -85,7 +84,7 @@ export function selectPids(context: MeasureContext, filter: ProcessFilter): numb
       }
       selected.push(pid);
     } catch (error) {
-      skipUnreadable(error, context);
+      skipUnreadable(error, context.procRoot);
     }
   }
   return selected;
@@ -112,7 +111,7 @@ export function treePids(
       if (siblings) siblings.push(pid);
       else children.set(stat.ppid, [pid]);
     } catch (error) {
-      skipUnreadable(error, context);
+      skipUnreadable(error, context.procRoot);
     }
   }
   if (!found) return [];
@@ -140,7 +139,7 @@ export function identify(context: MeasureContext, pids: readonly number[]): Proc
       if (stat.kernelThread) continue;
       identities.push({ pid, name: stat.name, uid: readStatus(context.procRoot, pid).uid });
     } catch (error) {
-      skipUnreadable(error, context);
+      skipUnreadable(error, context.procRoot);
     }
   }
   return identities;
@@ -190,7 +189,7 @@ export function resolveThreads(
         process = tgid;
       }
     } catch (error) {
-      skipUnreadable(error, context);
+      skipUnreadable(error, context.procRoot);
     }
     resolved.add(process);
   }
@@ -208,7 +207,7 @@ export function cgroupHierarchy(context: MeasureContext, forced: Hierarchy | nul
   try {
     return memoryHierarchy(readCgroups(context.procRoot, "self"));
   } catch (error) {
-    skipUnreadable(error, context);
+    skipUnreadable(error, context.procRoot);
     return "v2";
   }
 }
@@ -229,7 +228,7 @@ export function cgroupPaths(
       const path = cgroupPath(readCgroups(context.procRoot, pid), hierarchy);
       if (path !== null) paths.set(pid, path);
     } catch (error) {
-      skipUnreadable(error, context);
+      skipUnreadable(error, context.procRoot);
     }
   }
   return paths;
