@@ -197,6 +197,14 @@ function addLauncher(self: SelfMappings, procRoot: string, pid: number, pageSize
  * A per-process read failed: returns when that process can be passed over,
  * rethrows when the sandbox refused it (an {@link EnvironmentError}) or the
  * error is not about procfs.
+ *
+ * @throws {EnvironmentError} for a sandbox refusal; the error itself for a non-procfs one.
+ * @example
+ * ```ts
+ * import { skipUnreadable } from "./context.ts";
+ * import { ProcError } from "../procfs/files.ts";
+ * skipUnreadable(new ProcError("gone", "/proc/42/stat"), "/proc"); // returns: pass PID 42 over
+ * ```
  */
 export function skipUnreadable(error: unknown, procRoot: string): void {
   rethrowSandbox(error, procRoot);
