@@ -16,6 +16,11 @@ export interface ReadPlan {
   firstPage: Float64Array;
   /** Pages in each run. */
   pages: Float64Array;
+  /**
+   * VMAs merged into each run (each piece of a run cut at a chunk carries the
+   * whole run's): the kernel's cost of a read grows with them as with pages.
+   */
+  vmas: Float64Array;
   /** Number of runs. */
   count: number;
 }
@@ -40,7 +45,7 @@ export interface ReadPlan {
  *   4096,
  * ); // pages 1-2, 4, 256
  * const plan = planReads(rangesOf(vmas, 4096), new Uint8Array([1, 1, 1]), 65536, 16, 512);
- * [plan.count, [...plan.firstPage], [...plan.pages]]; // [2, [1, 256], [4, 1]]
+ * [plan.count, [...plan.firstPage], [...plan.pages], [...plan.vmas]]; // [2, [1, 256], [4, 1], [2, 1]]
  * ```
  */
 export function planReads(
@@ -55,16 +60,19 @@ export function planReads(
   }
   const firstPage: number[] = [];
   const pages: number[] = [];
+  const vmas: number[] = [];
   const flush = (start: number, end: number) => {
     for (let page = start; page < end;) {
       const stop = Math.min(end, Math.floor((page + chunkPages) / alignPages) * alignPages);
       firstPage.push(page);
       pages.push(stop - page);
+      vmas.push(runVmas);
       page = stop;
     }
   };
   let runStart = -1;
   let runEnd = -1;
+  let runVmas = 0;
   let previous = -2;
   for (let index = 0; index < ranges.count; index++) {
     const start = ranges.startPage[index];
@@ -74,10 +82,12 @@ export function planReads(
       runStart >= 0 && previous === index - 1 && start >= runEnd && start - runEnd <= maxGapPages
     ) {
       runEnd = end;
+      runVmas++;
     } else {
       if (runStart >= 0) flush(runStart, runEnd);
       runStart = start;
       runEnd = end;
+      runVmas = 1;
     }
     previous = index;
   }
@@ -85,6 +95,7 @@ export function planReads(
   return {
     firstPage: Float64Array.from(firstPage),
     pages: Float64Array.from(pages),
+    vmas: Float64Array.from(vmas),
     count: firstPage.length,
   };
 }

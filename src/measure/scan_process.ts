@@ -24,7 +24,7 @@ import {
 import { usageFromSmaps } from "../accounting/smaps_usage.ts";
 import { addUsage, emptyUsage, type Usage } from "../accounting/usage.ts";
 import { ProcError } from "../procfs/files.ts";
-import { type MapRanges, readMapRanges, type Vma, vmaOf } from "../procfs/maps.ts";
+import { type MapRanges, readMapPieces, readMapRanges, type Vma, vmaOf } from "../procfs/maps.ts";
 import {
   readSmaps,
   readSmapsRollup,
@@ -33,7 +33,7 @@ import {
   type SmapsTable,
   smapsVmaAt,
 } from "../procfs/smaps.ts";
-import { openPagemap, readPagemap, readPagemapAsync } from "../procfs/pagemap.ts";
+import { openPagemap, type PagemapFile, readPagemap, readPagemapAsync } from "../procfs/pagemap.ts";
 import {
   type ProcessStat,
   type ProcessStatus,
@@ -50,7 +50,7 @@ import {
   type SelfFrames,
   verifySelfFrames,
 } from "./frame_counts.ts";
-import { planReads } from "./read_plan.ts";
+import { planReads, type ReadPlan } from "./read_plan.ts";
 import type { ProcessReport, ProcessState } from "./types.ts";
 
 /** Pages per pagemap read (512 KiB of entries with 4 KiB pages); a multiple of any PMD. */
@@ -287,17 +287,45 @@ function tallyPrivateVmas(
   }
 }
 
-/** What a process's VMAs say: ranges, which to read, which are hugetlb. */
-interface ProcessMaps {
+/** VMAs walked together: their ranges, which to read, which are hugetlb. */
+interface MapsPiece {
   ranges: MapRanges;
-  /** VMA `index` as an object, when mappings were asked for. */
-  vmaAt: ((index: number) => Vma) | null;
   /** Per VMA: read its pagemap. */
   selected: Uint8Array;
   /** Per VMA: hugetlb (never trust bit 56, count only in the hugetlb figures). */
   hugetlb: Uint8Array;
-  /** Smaps fields, when smaps was read. */
-  smaps: SmapsTable | null;
+}
+
+/** What a process's VMAs say, and how they are walked. */
+interface ProcessMaps {
+  /** The VMAs in address order, in one piece or in pieces read as the walk goes. */
+  pieces: Iterator<MapsPiece>;
+  /** Takes back a piece the walk is done with (its tables are reused). */
+  release(piece: MapsPiece): void;
+  /** The pieces come from maps read during the walk, which reads ahead on every descriptor. */
+  streamed: boolean;
+  /** Number of VMAs (per-mapping slots), when read whole. */
+  count: number;
+  /** VMA `index` as an object, when mappings were asked for. */
+  vmaAt: ((index: number) => Vma) | null;
+  /** Smaps fields and which VMAs are read through pagemap, when smaps was read. */
+  smaps: { table: SmapsTable; selected: Uint8Array } | null;
+}
+
+/** The VMAs of one whole piece. */
+function wholeMaps(
+  piece: MapsPiece,
+  vmaAt: ((index: number) => Vma) | null,
+  smaps: SmapsTable | null,
+): ProcessMaps {
+  return {
+    pieces: [piece][Symbol.iterator](),
+    release() {},
+    streamed: false,
+    count: piece.ranges.count,
+    vmaAt,
+    smaps: smaps && { table: smaps, selected: piece.selected },
+  };
 }
 
 /** The VMAs of `pid` from its smaps: pagemap is read only where pages may be shared. */
@@ -313,7 +341,23 @@ function readSmapsMaps(context: MeasureContext, pid: number, withMappings: boole
     hugetlb[index] = fields.kernelPageSize > pageSize ? 1 : 0;
   }
   const vmaAt = withMappings ? (index: number) => smapsVmaAt(smaps, index) : null;
-  return { ranges, vmaAt, selected, hugetlb, smaps };
+  return wholeMaps({ ranges, selected, hugetlb }, vmaAt, smaps);
+}
+
+/** Tables of maps pieces given back by walks, for the next ones (a few at most). */
+const spareRanges: MapRanges[] = [];
+const MAX_SPARE_RANGES = READ_AHEAD + 2;
+/** VMAs read through pagemap, none hugetlb: a run of ones and a run of zeros. */
+let allSelected = new Uint8Array(0);
+let noneHugetlb = new Uint8Array(0);
+
+/** A piece of maps read without smaps: every VMA read, none hugetlb. */
+function pagemapPiece(ranges: MapRanges): MapsPiece {
+  if (allSelected.length < ranges.count) {
+    allSelected = new Uint8Array(ranges.startPage.length).fill(1);
+    noneHugetlb = new Uint8Array(ranges.startPage.length);
+  }
+  return { ranges, selected: allSelected, hugetlb: noneHugetlb };
 }
 
 function readProcessMaps(
@@ -322,29 +366,70 @@ function readProcessMaps(
   status: ProcessStatus,
   withMappings: boolean,
 ): ProcessMaps {
+  const pageSize = context.pageSize;
   // Hugetlb VMAs are told apart by smaps only (KernelPageSize).
   if (status.hugetlb > 0) return readSmapsMaps(context, pid, withMappings);
-  // With mappings, the lines' permissions and paths are kept compact: a VMA's
-  // object is made when a view shows it (objects, or the maps text, for tens
-  // of thousands of VMAs would outweigh everything else measuring keeps).
-  const ranges = readMapRanges(context.procRoot, pid, context.pageSize, withMappings);
-  if (smapsFirst(status, ranges.count, context.pageSize)) {
-    return readSmapsMaps(context, pid, withMappings);
+  if (withMappings) {
+    // The lines' permissions and paths are kept compact: a VMA's object is
+    // made when a view shows it (objects, or the maps text, for tens of
+    // thousands of VMAs would outweigh everything else measuring keeps).
+    const ranges = readMapRanges(context.procRoot, pid, pageSize, true);
+    if (smapsFirst(status, ranges.count, pageSize)) return readSmapsMaps(context, pid, true);
+    return wholeMaps(pagemapPiece(ranges), (index) => vmaOf(ranges, index), null);
+  }
+  // Process totals need no VMA once it is walked: maps is read a piece at a
+  // time as the walk goes, and only a few pieces are held. Pieces are held
+  // until smaps is ruled out (more VMAs only make pagemap the better choice).
+  const reader = readMapPieces(context.procRoot, pid, pageSize, spareRanges);
+  const held: MapRanges[] = [];
+  let vmas = 0;
+  let ended = false;
+  try {
+    // At least two pieces, to know whether there are more.
+    while (smapsFirst(status, vmas, pageSize) || held.length < 2) {
+      const step = reader.next();
+      if (step.done) {
+        ended = true;
+        break;
+      }
+      held.push(step.value);
+      vmas += step.value.count;
+    }
+  } catch (error) {
+    reader.return(undefined);
+    throw error;
+  }
+  if (ended && smapsFirst(status, vmas, pageSize)) {
+    for (const ranges of held) spareRanges.push(ranges);
+    spareRanges.length = Math.min(spareRanges.length, MAX_SPARE_RANGES);
+    return readSmapsMaps(context, pid, false);
+  }
+  function* pieces(): Generator<MapsPiece> {
+    try {
+      for (const ranges of held) yield pagemapPiece(ranges);
+      held.length = 0;
+      for (const ranges of reader) yield pagemapPiece(ranges);
+    } finally {
+      reader.return(undefined);
+    }
   }
   return {
-    ranges,
-    vmaAt: withMappings ? (index: number) => vmaOf(ranges, index) : null,
-    selected: new Uint8Array(ranges.count).fill(1),
-    hugetlb: new Uint8Array(ranges.count),
+    pieces: pieces(),
+    release(piece) {
+      if (spareRanges.length < MAX_SPARE_RANGES) spareRanges.push(piece.ranges);
+    },
+    streamed: !ended,
+    count: vmas,
+    vmaAt: null,
     smaps: null,
   };
 }
 
-/** Per VMA: the key of its file when the tool maps that file too, else null. */
-function sharedWithSelf(context: MeasureContext, maps: ProcessMaps): (string | null)[] | null {
+/** Per VMA of `piece`: the key of its file when the tool maps that file too, else null. */
+function sharedWithSelf(context: MeasureContext, piece: MapsPiece): (string | null)[] | null {
   const self = context.self;
   if (self === null) return null;
-  const { ranges, selected } = maps;
+  const { ranges, selected } = piece;
   let keys: (string | null)[] | null = null;
   for (let index = 0; index < ranges.count; index++) {
     const inode = ranges.inode[index];
@@ -369,9 +454,25 @@ function countLateSlots(slots: FrameTable, refs: FrameRefs): void {
   }
 }
 
+/** A piece being walked: where its VMAs start among the process's, and its reads. */
+interface PieceWalk {
+  piece: MapsPiece;
+  /** Index of its first VMA among the process's (the slot of per-mapping figures). */
+  base: number;
+  plan: ReadPlan;
+}
+
+/**
+ * A pagemap read costs a round trip to the thread pool (~30 µs) but runs
+ * beside the scan; in place it costs ~3-12 ns per page and ~0.6 µs per VMA
+ * the kernel walks. Reads of this many VMAs go to the pool too.
+ */
+const ASYNC_MIN_VMAS = 64;
+
 /**
  * Walks the selected VMAs' pagemap into `tally` and batches of references
- * handed to `sink`; the next read is under way while a run is scanned.
+ * handed to `sink`; the next reads are under way while a run is scanned, and
+ * pieces of maps still to come are read meanwhile.
  */
 async function walkPagemap(
   context: MeasureContext,
@@ -381,63 +482,112 @@ async function walkPagemap(
   tally: ScanTally,
   sink: RefSink,
 ): Promise<void> {
-  const { ranges, selected, hugetlb } = maps;
-  const plan = planReads(ranges, selected, CHUNK_PAGES, MAX_GAP_PAGES, context.pmdPages);
-  if (plan.count === 0) return;
-  const selfKeys = sharedWithSelf(context, maps);
-  // Reads in flight while a run is scanned: more than one only when several
-  // runs are large enough to be read on the thread pool (another descriptor
-  // costs an open, worth it only then).
-  let large = 0;
-  for (let run = 0; run < plan.count && large < 2; run++) {
-    if (plan.pages[run] >= ASYNC_MIN_PAGES) large++;
-  }
-  const ahead = large < 2 ? 1 : READ_AHEAD;
-  const pagemaps = [openPagemap(context.procRoot, pid)];
-  const buffers = sink.buffers;
-  while (buffers.length <= ahead) buffers.push(new Uint8Array(CHUNK_PAGES * 8));
-  // Run r is read on descriptor r % ahead into buffer r % (ahead + 1): the runs
-  // in flight at once (r + 1 … r + ahead) never share either, nor the run scanned.
-  const pending: Promise<number>[] = [];
-  const read = (run: number): Promise<number> => {
-    const buffer = buffers[run % (ahead + 1)].subarray(0, plan.pages[run] * 8);
-    const pagemap = pagemaps[run % ahead] ??= openPagemap(context.procRoot, pid);
-    const reading = plan.pages[run] >= ASYNC_MIN_PAGES
-      ? readPagemapAsync(pagemap, plan.firstPage[run], buffer)
-      : Promise.resolve().then(() => readPagemap(pagemap, plan.firstPage[run], buffer));
-    // Awaited below, or abandoned when an earlier step throws: never unhandled.
-    reading.catch(() => {});
-    pending.push(reading);
-    return reading;
+  // Runs planned and not yet scanned, in a ring: the one being scanned and
+  // those in flight (at most READ_AHEAD). Run r is `runs[r % ring]`'s run
+  // `runAt[r % ring]`.
+  const ring = READ_AHEAD + 1;
+  const runs: PieceWalk[] = new Array(ring);
+  const runAt = new Float64Array(ring);
+  let planning: PieceWalk | null = null;
+  let planNext = 0;
+  let planned = 0;
+  let nextBase = 0;
+  /** Plans run number `planned` (reading a piece of maps when needed); false when none is left. */
+  const planRun = (): boolean => {
+    while (planning === null || planNext === planning.plan.count) {
+      const step = maps.pieces.next();
+      if (step.done) return false;
+      const piece = step.value;
+      const plan = planReads(
+        piece.ranges,
+        piece.selected,
+        CHUNK_PAGES,
+        MAX_GAP_PAGES,
+        context.pmdPages,
+      );
+      planning = { piece, base: nextBase, plan };
+      planNext = 0;
+      nextBase += piece.ranges.count;
+      if (plan.count === 0) maps.release(piece);
+    }
+    runs[planned % ring] = planning;
+    runAt[planned % ring] = planNext++;
+    planned++;
+    return true;
   };
-  const target: ScanTarget = {
-    slot: 0,
-    hugetlb: false,
-    exclusiveShortcut: context.exclusiveShortcut,
-    pmdPages: context.pmdPages,
-    swapSlots: sink.swapSlots !== null,
-  };
+  let current: PieceWalk | null = null;
+  const pagemaps: PagemapFile[] = [];
+  const pending: Promise<number>[] = new Array(ring);
   // The batch being filled; null once delivered at the end, so that every
   // batch taken goes back (a batch per process left to the GC grows the heap
   // with the number of processes).
-  let refs: FrameRefs | null = sink.batch();
-  const flush = async (last: boolean) => {
-    const full = refs!;
-    if (full.length === 0 && full.swap.length === 0) return;
-    if (sink.swapSlots) countLateSlots(sink.swapSlots, full);
-    await fetchCounts(sink.table, full, sink.counts, sink.selfFrames);
-    if (context.self) await verifySelfFrames(sink.selfFrames, sink.table, sink.counts);
-    refs = last ? null : sink.batch();
-    await sink.deliver(full);
-  };
+  let refs: FrameRefs | null = null;
   try {
-    for (let run = 0; run < Math.min(ahead, plan.count); run++) read(run);
+    if (!planRun()) return;
+    // Reads in flight while a run is scanned: more than one only when several
+    // runs are large enough to be read on the thread pool, or maps comes in
+    // pieces (another descriptor costs an open, worth it only then).
+    let large = 0;
+    const first = planning!.plan;
+    for (let run = 0; run < first.count && large < 2; run++) {
+      if (first.pages[run] >= ASYNC_MIN_PAGES || first.vmas[run] >= ASYNC_MIN_VMAS) large++;
+    }
+    const ahead = large < 2 && !maps.streamed ? 1 : READ_AHEAD;
+    pagemaps.push(openPagemap(context.procRoot, pid));
+    const buffers = sink.buffers;
+    while (buffers.length <= ahead) buffers.push(new Uint8Array(CHUNK_PAGES * 8));
+    // Run r is read on descriptor r % ahead into buffer r % (ahead + 1): the runs
+    // in flight at once (r + 1 … r + ahead) never share either, nor the run scanned.
+    const read = (run: number): void => {
+      const { plan } = runs[run % ring];
+      const at = runAt[run % ring];
+      const pages = plan.pages[at];
+      const buffer = buffers[run % (ahead + 1)].subarray(0, pages * 8);
+      const pagemap = pagemaps[run % ahead] ??= openPagemap(context.procRoot, pid);
+      const reading = pages >= ASYNC_MIN_PAGES || plan.vmas[at] >= ASYNC_MIN_VMAS
+        ? readPagemapAsync(pagemap, plan.firstPage[at], buffer)
+        : Promise.resolve().then(() => readPagemap(pagemap, plan.firstPage[at], buffer));
+      // Awaited below, or abandoned when an earlier step throws: never unhandled.
+      reading.catch(() => {});
+      pending[run % ring] = reading;
+    };
+    const target: ScanTarget = {
+      slot: 0,
+      hugetlb: false,
+      exclusiveShortcut: context.exclusiveShortcut,
+      pmdPages: context.pmdPages,
+      swapSlots: sink.swapSlots !== null,
+    };
+    refs = sink.batch();
+    const flush = async (last: boolean) => {
+      const full = refs!;
+      if (full.length === 0 && full.swap.length === 0) return;
+      if (sink.swapSlots) countLateSlots(sink.swapSlots, full);
+      await fetchCounts(sink.table, full, sink.counts, sink.selfFrames);
+      if (context.self) await verifySelfFrames(sink.selfFrames, sink.table, sink.counts);
+      refs = last ? null : sink.batch();
+      await sink.deliver(full);
+    };
+    read(0);
+    for (let run = 1; run < ahead && planRun(); run++) read(run);
     let cursor = 0;
-    for (let run = 0; run < plan.count; run++) {
-      const entries = await pending[run];
-      if (run + ahead < plan.count) read(run + ahead);
-      const runStart = plan.firstPage[run];
-      const runEnd = runStart + plan.pages[run];
+    let selfKeys: (string | null)[] | null = null;
+    for (let run = 0; run < planned; run++) {
+      const entries = await pending[run % ring];
+      const walk = runs[run % ring];
+      const at = runAt[run % ring];
+      // The next read may read the next piece of maps, while this run's
+      // piece is held: a piece is given back once its last run is scanned.
+      if (run + ahead === planned && planRun()) read(run + ahead);
+      if (walk !== current) {
+        if (current !== null) maps.release(current.piece);
+        current = walk;
+        cursor = 0;
+        selfKeys = sharedWithSelf(context, walk.piece);
+      }
+      const { ranges, selected, hugetlb } = walk.piece;
+      const runStart = walk.plan.firstPage[at];
+      const runEnd = runStart + walk.plan.pages[at];
       const limit = runStart + entries;
       if (refs!.length + entries > refs!.pfns.length) await flush(false);
       const words = new Int32Array(buffers[run % (ahead + 1)].buffer, 0, entries * 2);
@@ -469,7 +619,7 @@ async function walkPagemap(
         const from = Math.max(start, runStart);
         const to = Math.min(end, limit);
         if (to > from) {
-          const slot = perVma ? cursor : 0;
+          const slot = perVma ? walk.base + cursor : 0;
           const isHugetlb = hugetlb[cursor] === 1;
           const key = selfKeys?.[cursor];
           if (slot !== target.slot || isHugetlb !== target.hugetlb || key || segmentTo < 0) {
@@ -511,8 +661,10 @@ async function walkPagemap(
       clearFrameRefs(refs);
       sink.recycle(refs);
     }
-    await Promise.allSettled(pending);
-    for (const pagemap of pagemaps) pagemap.file.close();
+    await Promise.allSettled(pending.filter((reading) => reading !== undefined));
+    for (const pagemap of pagemaps) pagemap?.file.close();
+    if (current !== null) maps.release(current.piece);
+    maps.pieces.return?.(undefined);
   }
 }
 
@@ -546,11 +698,13 @@ export async function scanProcess(
     }
     const pageSize = context.pageSize;
     const maps = readProcessMaps(context, pid, status, withMappings);
-    const slots = withMappings ? maps.ranges.count : 1;
+    const slots = withMappings ? maps.count : 1;
     const tally = createScanTally(slots);
     sink.open(slots);
     await walkPagemap(context, pid, maps, withMappings, tally, sink);
-    if (maps.smaps) tallyPrivateVmas(maps.smaps, maps.selected, tally, pageSize, withMappings);
+    if (maps.smaps) {
+      tallyPrivateVmas(maps.smaps.table, maps.smaps.selected, tally, pageSize, withMappings);
+    }
     const failed = (message: string): ScanOutcome => ({
       kind: "report",
       report: failedReport(pid, "error", stat, uid, message),

@@ -540,3 +540,46 @@ export function readMapRanges(
 ): MapRanges {
   return parseMapRanges(procLineChunks(`${procRoot}/${pid}/maps`), pageSize, withLabels);
 }
+
+/** Rows a piece's table is made with at least: as many lines as a 64 KiB piece can hold. */
+const PIECE_ROWS = Math.ceil(65536 / MIN_LINE_BYTES) + 1;
+
+/**
+ * Reads `ROOT/PID/maps` a piece of whole lines at a time, each piece's VMAs
+ * (without labels) parsed into a table of its own: a process's VMAs are never
+ * all held, whatever their number (262,000 took ~40 MB read whole, with the
+ * copies of growing arrays). A table is taken from `spare` when the one there
+ * has room, so a caller that gives back the tables it is done with reuses a
+ * few. The generator keeps the file open until it ends or is returned.
+ *
+ * @throws {ProcError} when the file cannot be read.
+ * @throws {SyntaxError} when a line is not a maps line.
+ * @example
+ * ```ts
+ * import { readMapPieces } from "./maps.ts";
+ * import { readPageSize } from "./process_info.ts";
+ * let vmas = 0;
+ * for (const piece of readMapPieces("/proc", "self", readPageSize("/proc"), [])) {
+ *   vmas += piece.count;
+ * }
+ * vmas > 0; // true
+ * ```
+ */
+export function* readMapPieces(
+  procRoot: string,
+  pid: number | "self",
+  pageSize: number,
+  spare: MapRanges[],
+): Generator<MapRanges> {
+  const unusedPaths = new Map<string, number>();
+  for (const bytes of procLineChunks(`${procRoot}/${pid}/maps`)) {
+    const rows = Math.ceil(bytes.length / MIN_LINE_BYTES) + 1;
+    let ranges = spare.pop();
+    if (ranges === undefined || ranges.startPage.length < rows) {
+      ranges = createRanges(Math.max(rows, PIECE_ROWS));
+    }
+    ranges.count = 0;
+    parseLines(ranges, unusedPaths, bytes, pageSize);
+    yield ranges;
+  }
+}

@@ -51,6 +51,17 @@ Deno.test("planReads: holes and unselected VMAs end a run", () => {
   assert.deepEqual(plan([[10, 5], [15, 5], [20, 5]], [1, 0, 1]), [[10, 5], [20, 5]]);
 });
 
+Deno.test("planReads: each run says how many VMAs it covers, every piece of a cut run the whole run's", () => {
+  const ranges = rangesOf(
+    parseMaps(mapsOf([[10, 5], [15, 5], [22, 3], [5000, 200_000]]), PAGE),
+    PAGE,
+  );
+  const result = planReads(ranges, new Uint8Array([1, 1, 1, 1]), 65536, 1024, 512);
+  assert.deepEqual([...result.vmas], [3, 1, 1, 1, 1]);
+  const withHole = planReads(ranges, new Uint8Array([1, 0, 1, 0]), 65536, 1024, 512);
+  assert.deepEqual([...withHole.vmas], [1, 1]);
+});
+
 Deno.test("planReads refuses an alignment larger than a chunk", () => {
   const ranges = rangesOf(parseMaps(mapsOf([[0, 10]]), PAGE), PAGE);
   assert.throws(() => planReads(ranges, new Uint8Array([1]), 512, 16, 1024), RangeError);

@@ -12,9 +12,11 @@
 
 import assert from "node:assert/strict";
 import {
+  type MapRanges,
   parseMapRanges,
   parseMaps,
   parseMapsLine,
+  readMapPieces,
   type Vma,
   vmaOf,
 } from "../../src/procfs/maps.ts";
@@ -299,4 +301,57 @@ Deno.test("parseMapRanges refuses permissions that are not [r-][w-][x-][sp]", ()
   const line = "7f00-7f01 rwzp 00000000 00:00 0\n";
   assert.equal(parseMapsLine(line.trim(), PAGE), null);
   assert.throws(() => parseMapRanges(new TextEncoder().encode(line), PAGE), SyntaxError);
+});
+
+Deno.test("readMapPieces: the pieces of a long maps hold its VMAs in order, in tables given back and reused", () => {
+  // A stand-in procfs: ROOT/1/maps of 6,000 lines (~300 KB, several 64 KiB pieces).
+  const root = Deno.makeTempDirSync();
+  try {
+    const hex = (page: number) => (page * PAGE).toString(16);
+    const lines = Array.from({ length: 6000 }, (_, index) => {
+      const first = 0x7f0000000 + 3 * index;
+      return `${hex(first)}-${hex(first + 2)} rw-p ${
+        hex(index)
+      } fd:01 ${index} /lib/x${index}.so\n`;
+    });
+    Deno.mkdirSync(`${root}/1`);
+    Deno.writeTextFileSync(`${root}/1/maps`, lines.join(""));
+    const whole = parseMapRanges(new TextEncoder().encode(lines.join("")), PAGE);
+    const spare: MapRanges[] = [];
+    const tables = new Set<MapRanges>();
+    const rows: number[][] = [];
+    for (const piece of readMapPieces(root, 1, PAGE, spare)) {
+      tables.add(piece);
+      for (let index = 0; index < piece.count; index++) {
+        rows.push([
+          piece.startPage[index],
+          piece.endPage[index],
+          piece.offsetPage[index],
+          piece.inode[index],
+        ]);
+      }
+      assert.equal(piece.labels, null, "no labels: paths are skipped");
+      spare.push(piece);
+    }
+    assert.equal(rows.length, 6000);
+    assert.deepEqual(
+      rows,
+      Array.from({ length: 6000 }, (_, index) => [
+        whole.startPage[index],
+        whole.endPage[index],
+        whole.offsetPage[index],
+        whole.inode[index],
+      ]),
+    );
+    assert.ok(
+      rows.length / 6000 === 1 && tables.size === 1,
+      `one table reused, not ${tables.size}`,
+    );
+    // Pieces held at once each get a table of their own.
+    const held = [...readMapPieces(root, 1, PAGE, [])];
+    assert.ok(held.length >= 4, `${held.length} pieces`);
+    assert.equal(new Set(held).size, held.length);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
 });
