@@ -250,9 +250,13 @@ export async function fetchCounts(
 
 /** The tool's own entries on frames of files it shares with the targets. */
 export interface SelfFrames {
-  /** PFN → the tool's own entries mapping it, as last seen. */
+  /** PFN → the tool's own entries mapping it, as last seen, where there are more than one. */
   entries: Map<number, number>;
-  /** One bit per PFN: `entries` may hold it (so most frames skip the map lookup). */
+  /**
+   * One bit per PFN: the tool maps it (once, unless `entries` says more). A
+   * Deno target shares tens of thousands of frames with the tool, nearly all
+   * mapped once: a map entry each cost ~5 ms of a one-shot run.
+   */
   marks: Uint32Array;
   /** Room for {@link SELF_CHUNK_PAGES} entries of the tool's own pagemap. */
   buffer: Uint8Array;
@@ -269,9 +273,10 @@ export interface SelfFrames {
  * ```ts
  * import { createSelfFrames, selfEntries } from "./frame_counts.ts";
  * const selfFrames = createSelfFrames();
- * selfFrames.entries.set(42, 2); // as matchSelfFrames records it
- * selfFrames.marks = new Uint32Array([0, 1 << 10]); // the bit of frame 42 (32 + 10)
- * [selfEntries(selfFrames, 42), selfEntries(selfFrames, 43)]; // [2, 0]
+ * // As matchSelfFrames records them: frame 42 (32 + 10) mapped twice, 44 once.
+ * selfFrames.marks = new Uint32Array([0, (1 << 10) | (1 << 12)]);
+ * selfFrames.entries.set(42, 2);
+ * [42, 43, 44].map((pfn) => selfEntries(selfFrames, pfn)); // [2, 0, 1]
  * ```
  */
 export function selfEntries(selfFrames: SelfFrames, pfn: number): number {
@@ -279,7 +284,7 @@ export function selfEntries(selfFrames: SelfFrames, pfn: number): number {
   if (word >= selfFrames.marks.length || (selfFrames.marks[word] & (1 << (pfn & 31))) === 0) {
     return 0;
   }
-  return selfFrames.entries.get(pfn) ?? 0;
+  return selfFrames.entries.get(pfn) ?? 1;
 }
 
 /**
@@ -385,17 +390,19 @@ export function matchSelfFrames(
 /** Records that the tool has `entries` entries on frame `pfn`. */
 function setSelfEntries(selfFrames: SelfFrames, pfn: number, entries: number): void {
   const word = Math.floor(pfn / 32);
+  const bit = 1 << (pfn & 31);
   if (entries === 0) {
-    if (word < selfFrames.marks.length) selfFrames.entries.delete(pfn);
-    return;
+    if (word < selfFrames.marks.length) selfFrames.marks[word] &= ~bit;
+  } else {
+    if (word >= selfFrames.marks.length) {
+      const marks = new Uint32Array(Math.max(word + 1, selfFrames.marks.length * 2));
+      marks.set(selfFrames.marks);
+      selfFrames.marks = marks;
+    }
+    selfFrames.marks[word] |= bit;
   }
-  selfFrames.entries.set(pfn, entries);
-  if (word >= selfFrames.marks.length) {
-    const marks = new Uint32Array(Math.max(word + 1, selfFrames.marks.length * 2));
-    marks.set(selfFrames.marks);
-    selfFrames.marks = marks;
-  }
-  selfFrames.marks[word] |= 1 << (pfn & 31);
+  if (entries > 1) selfFrames.entries.set(pfn, entries);
+  else if (selfFrames.entries.size > 0) selfFrames.entries.delete(pfn);
 }
 
 /**
