@@ -24,7 +24,7 @@ import {
 import { usageFromSmaps } from "../accounting/smaps_usage.ts";
 import { addUsage, emptyUsage, type Usage } from "../accounting/usage.ts";
 import { ProcError } from "../procfs/files.ts";
-import { type MapRanges, readMapPieces, readMapRanges, type Vma, vmaOf } from "../procfs/maps.ts";
+import { type MapRanges, readMapPieces, trimmedRanges, type Vma, vmaOf } from "../procfs/maps.ts";
 import {
   readSmaps,
   readSmapsRollup,
@@ -366,20 +366,70 @@ function readProcessMaps(
   status: ProcessStatus,
   withMappings: boolean,
 ): ProcessMaps {
-  const pageSize = context.pageSize;
   // Hugetlb VMAs are told apart by smaps only (KernelPageSize).
   if (status.hugetlb > 0) return readSmapsMaps(context, pid, withMappings);
-  if (withMappings) {
-    // The lines' permissions and paths are kept compact: a VMA's object is
-    // made when a view shows it (objects, or the maps text, for tens of
-    // thousands of VMAs would outweigh everything else measuring keeps).
-    const ranges = readMapRanges(context.procRoot, pid, pageSize, true);
-    if (smapsFirst(status, ranges.count, pageSize)) return readSmapsMaps(context, pid, true);
-    return wholeMaps(pagemapPiece(ranges), (index) => vmaOf(ranges, index), null);
+  return withMappings
+    ? readEveryMapping(context, pid, status)
+    : readMapsAsWalked(context, pid, status);
+}
+
+/**
+ * The VMAs of `pid` with their labels, all kept for the per-mapping rows: in
+ * arrays as long as each piece of maps (arrays grown as lines came held every
+ * size they passed through until the next collection), read through one table.
+ * A VMA's object is made when a view shows it: objects, or the maps text, for
+ * tens of thousands of VMAs would outweigh everything else measuring keeps.
+ */
+function readEveryMapping(
+  context: MeasureContext,
+  pid: number,
+  status: ProcessStatus,
+): ProcessMaps {
+  const pageSize = context.pageSize;
+  const pieces: MapRanges[] = [];
+  const bases: number[] = [];
+  let count = 0;
+  const scratch: MapRanges[] = [];
+  for (const piece of readMapPieces(context.procRoot, pid, pageSize, scratch, true)) {
+    pieces.push(trimmedRanges(piece));
+    bases.push(count);
+    count += piece.count;
+    scratch.push(piece);
   }
-  // Process totals need no VMA once it is walked: maps is read a piece at a
-  // time as the walk goes, and only a few pieces are held. Pieces are held
-  // until smaps is ruled out (more VMAs only make pagemap the better choice).
+  if (smapsFirst(status, count, pageSize)) return readSmapsMaps(context, pid, true);
+  const vmaAt = (index: number) => {
+    // The last piece whose first VMA is at or before `index`.
+    let low = 0;
+    let high = bases.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (bases[middle] <= index) low = middle;
+      else high = middle - 1;
+    }
+    return vmaOf(pieces[low], index - bases[low]);
+  };
+  return {
+    pieces: pieces.map(pagemapPiece)[Symbol.iterator](),
+    release() {},
+    streamed: pieces.length > 1,
+    count,
+    vmaAt,
+    smaps: null,
+  };
+}
+
+/**
+ * The VMAs of `pid` for its totals, which need no VMA once it is walked: maps
+ * is read a piece at a time as the walk goes, and only a few pieces are held.
+ * Pieces are held until smaps is ruled out (more VMAs only make pagemap the
+ * better choice).
+ */
+function readMapsAsWalked(
+  context: MeasureContext,
+  pid: number,
+  status: ProcessStatus,
+): ProcessMaps {
+  const pageSize = context.pageSize;
   const reader = readMapPieces(context.procRoot, pid, pageSize, spareRanges);
   const held: MapRanges[] = [];
   let vmas = 0;
@@ -399,9 +449,11 @@ function readProcessMaps(
     reader.return(undefined);
     throw error;
   }
+  const release = (ranges: MapRanges) => {
+    if (spareRanges.length < MAX_SPARE_RANGES) spareRanges.push(ranges);
+  };
   if (ended && smapsFirst(status, vmas, pageSize)) {
-    for (const ranges of held) spareRanges.push(ranges);
-    spareRanges.length = Math.min(spareRanges.length, MAX_SPARE_RANGES);
+    held.forEach(release);
     return readSmapsMaps(context, pid, false);
   }
   function* pieces(): Generator<MapsPiece> {
@@ -415,9 +467,7 @@ function readProcessMaps(
   }
   return {
     pieces: pieces(),
-    release(piece) {
-      if (spareRanges.length < MAX_SPARE_RANGES) spareRanges.push(piece.ranges);
-    },
+    release: (piece) => release(piece.ranges),
     streamed: !ended,
     count: vmas,
     vmaAt: null,

@@ -18,7 +18,7 @@
 import { createFrameTable, type FrameTable } from "../accounting/frame_table.ts";
 import { countSwapSlots } from "../accounting/pagemap_scan.ts";
 import { ProcError } from "../procfs/files.ts";
-import { readMapRanges } from "../procfs/maps.ts";
+import { type MapRanges, readMapPieces } from "../procfs/maps.ts";
 import { readMeminfo } from "../procfs/meminfo.ts";
 import { openPagemap, readPagemap } from "../procfs/pagemap.ts";
 import { readStatus } from "../procfs/process_info.ts";
@@ -55,6 +55,9 @@ function swapInUse(context: MeasureContext): boolean {
   }
 }
 
+/** Every VMA selected (for as many as a piece of maps holds). */
+let selectAll = new Uint8Array(0);
+
 /** Counts the swap slots of one process into `table`; false when it cannot be read. */
 function countProcess(
   context: MeasureContext,
@@ -63,21 +66,20 @@ function countProcess(
   buffer: Uint8Array,
 ): boolean {
   try {
-    const ranges = readMapRanges(context.procRoot, pid, context.pageSize);
-    const plan = planReads(
-      ranges,
-      new Uint8Array(ranges.count).fill(1),
-      CHUNK_PAGES,
-      MAX_GAP_PAGES,
-      context.pmdPages,
-    );
     const pagemap = openPagemap(context.procRoot, pid);
     try {
       const words = new Int32Array(buffer.buffer);
-      for (let run = 0; run < plan.count; run++) {
-        const view = buffer.subarray(0, plan.pages[run] * 8);
-        const entries = readPagemap(pagemap, plan.firstPage[run], view);
-        countSwapSlots(words, 0, entries, table);
+      // A piece of maps at a time, in one table: nothing kept per VMA.
+      const spare: MapRanges[] = [];
+      for (const ranges of readMapPieces(context.procRoot, pid, context.pageSize, spare)) {
+        if (selectAll.length < ranges.count) selectAll = new Uint8Array(ranges.count).fill(1);
+        const plan = planReads(ranges, selectAll, CHUNK_PAGES, MAX_GAP_PAGES, context.pmdPages);
+        for (let run = 0; run < plan.count; run++) {
+          const view = buffer.subarray(0, plan.pages[run] * 8);
+          const entries = readPagemap(pagemap, plan.firstPage[run], view);
+          countSwapSlots(words, 0, entries, table);
+        }
+        spare.push(ranges);
       }
     } finally {
       pagemap.file.close();

@@ -195,7 +195,8 @@ export function deviceNumber(device: string): number {
   return parseInt(device.slice(0, colon), 16) * 0x10_0000 + parseInt(device.slice(colon + 1), 16);
 }
 
-function createRanges(capacity: number): MapRanges {
+/** Empty ranges with room for `capacity` VMAs, and labels with `paths` unless null. */
+function createRanges(capacity: number, paths: string[] | null = null, pageSize = 0): MapRanges {
   return {
     count: 0,
     startPage: new Float64Array(capacity),
@@ -203,7 +204,12 @@ function createRanges(capacity: number): MapRanges {
     device: new Float64Array(capacity),
     inode: new Float64Array(capacity),
     offsetPage: new Float64Array(capacity),
-    labels: null,
+    labels: paths && {
+      pageSize,
+      flags: new Uint8Array(capacity),
+      pathIds: new Uint32Array(capacity),
+      paths,
+    },
   };
 }
 
@@ -282,6 +288,38 @@ export function vmaOf(ranges: MapRanges, index: number): Vma {
 }
 
 /**
+ * The VMAs of `ranges` in arrays of their own, as long as their count (a
+ * piece's table has room for the most lines a piece can hold); labels too,
+ * their paths shared.
+ *
+ * @example
+ * ```ts
+ * import { parseMapRanges, trimmedRanges } from "./maps.ts";
+ * const ranges = parseMapRanges(new TextEncoder().encode("1000-3000 r--p 0 00:00 0\n"), 4096, true);
+ * const trimmed = trimmedRanges(ranges);
+ * [ranges.startPage.length > 1, trimmed.startPage.length, trimmed.labels!.flags.length]; // [true, 1, 1]
+ * ```
+ */
+export function trimmedRanges(ranges: MapRanges): MapRanges {
+  const count = ranges.count;
+  const labels = ranges.labels;
+  return {
+    count,
+    startPage: ranges.startPage.slice(0, count),
+    endPage: ranges.endPage.slice(0, count),
+    device: ranges.device.slice(0, count),
+    inode: ranges.inode.slice(0, count),
+    offsetPage: ranges.offsetPage.slice(0, count),
+    labels: labels && {
+      pageSize: labels.pageSize,
+      flags: labels.flags.slice(0, count),
+      pathIds: labels.pathIds.slice(0, count),
+      paths: labels.paths,
+    },
+  };
+}
+
+/**
  * The ranges of already parsed VMAs.
  *
  * @example
@@ -342,11 +380,11 @@ function lineAt(bytes: Uint8Array, start: number): string {
 }
 
 /**
- * Parses `/proc/PID/maps` as bytes (whole, or in pieces of whole lines as
- * {@link readMapRanges} reads them) into {@link MapRanges} in one pass, without
- * building a string or an object per line. Addresses up to 2^64 stay exact: up
- * to 13 hex digits (52 bits) are summed directly, longer numbers in two halves.
- * With `withLabels`, the permissions and paths are kept too (each distinct path
+ * Parses `/proc/PID/maps` as bytes into {@link MapRanges} in one pass, without
+ * building a string or an object per line ({@link readMapPieces} reads a file
+ * this way a piece at a time). Addresses up to 2^64 stay exact: up to 13 hex
+ * digits (52 bits) are summed directly, longer numbers in two halves. With
+ * `withLabels`, the permissions and paths are kept too (each distinct path
  * once), for {@link vmaOf}; otherwise paths are skipped.
  *
  * @throws {SyntaxError} when a line is not a maps line.
@@ -360,50 +398,19 @@ function lineAt(bytes: Uint8Array, start: number): string {
  * ranges.startPage[1]; // 0xffffffffff600 (exact, though the address is beyond 2^53)
  * ```
  */
-export function parseMapRanges(
-  source: Uint8Array | Iterable<Uint8Array>,
-  pageSize: number,
-  withLabels = false,
-): MapRanges {
-  const ranges = createRanges(0);
-  if (withLabels) {
-    ranges.labels = {
-      pageSize,
-      flags: new Uint8Array(0),
-      pathIds: new Uint32Array(0),
-      paths: [""],
-    };
-  }
-  const pathIndex = new Map<string, number>();
-  for (const bytes of source instanceof Uint8Array ? [source] : source) {
-    // Room for as many lines as the shortest possible ones would make, rather
-    // than a pass to count them: untouched room costs no memory (pages of a new
-    // array are mapped when first written), and the pass cost ~5 ms for 65,000 VMAs.
-    makeRoom(ranges, ranges.count + Math.ceil(bytes.length / MIN_LINE_BYTES) + 1);
-    parseLines(ranges, pathIndex, bytes, pageSize);
-  }
+export function parseMapRanges(bytes: Uint8Array, pageSize: number, withLabels = false): MapRanges {
+  const ranges = createRanges(roomFor(bytes), withLabels ? [""] : null, pageSize);
+  parseLines(ranges, new Map(), bytes, pageSize);
   return ranges;
 }
 
-/** Grows the arrays of `ranges` to hold `rows` VMAs (at least doubling them). */
-function makeRoom(ranges: MapRanges, rows: number): void {
-  const capacity = ranges.startPage.length;
-  if (rows <= capacity) return;
-  const size = Math.max(rows, 2 * capacity);
-  const used = ranges.count;
-  const larger = createRanges(size);
-  for (const key of ["startPage", "endPage", "device", "inode", "offsetPage"] as const) {
-    larger[key].set(ranges[key].subarray(0, used));
-    ranges[key] = larger[key];
-  }
-  const labels = ranges.labels;
-  if (labels === null) return;
-  const flags = new Uint8Array(size);
-  flags.set(labels.flags.subarray(0, used));
-  labels.flags = flags;
-  const pathIds = new Uint32Array(size);
-  pathIds.set(labels.pathIds.subarray(0, used));
-  labels.pathIds = pathIds;
+/**
+ * Rows for the lines of `bytes`: as many as the shortest possible lines would
+ * make, rather than a pass to count them (~5 ms for 65,000 VMAs). Untouched
+ * room costs no memory where the arrays are mapped fresh.
+ */
+function roomFor(bytes: Uint8Array): number {
+  return Math.ceil(bytes.length / MIN_LINE_BYTES) + 1;
 }
 
 /** Parses the maps lines of `bytes` (whole lines) into `ranges`, which has room for them. */
@@ -502,7 +509,7 @@ function parseLines(
         pathIndex.set(path, id);
       }
       labels.pathIds[count] = id;
-    }
+    } else if (labels) labels.pathIds[count] = 0; // a reused table may hold another's
     at = lineStop;
     count++;
   }
@@ -516,29 +523,6 @@ function parseLines(
  */
 export function readMaps(procRoot: string, pid: number | "self", pageSize: number): Vma[] {
   return parseMaps(readProcText(`${procRoot}/${pid}/maps`), pageSize);
-}
-
-/**
- * Reads and parses `ROOT/PID/maps` into {@link MapRanges}, a piece at a time:
- * the text (3 MB for 65,000 VMAs) is never held whole.
- *
- * @throws {ProcError} when the file cannot be read.
- * @throws {SyntaxError} when a line is not a maps line.
- * @example
- * ```ts
- * import { readMapRanges } from "./maps.ts";
- * import { readPageSize } from "./process_info.ts";
- * const ranges = readMapRanges("/proc", "self", readPageSize("/proc"), true);
- * ranges.labels!.paths.includes("[stack]"); // true
- * ```
- */
-export function readMapRanges(
-  procRoot: string,
-  pid: number | "self",
-  pageSize: number,
-  withLabels = false,
-): MapRanges {
-  return parseMapRanges(procLineChunks(`${procRoot}/${pid}/maps`), pageSize, withLabels);
 }
 
 /** Rows a piece's table is made with at least: as many lines as a 64 KiB piece can hold. */
@@ -570,16 +554,21 @@ export function* readMapPieces(
   pid: number | "self",
   pageSize: number,
   spare: MapRanges[],
+  withLabels = false,
 ): Generator<MapRanges> {
-  const unusedPaths = new Map<string, number>();
+  const pathIndex = new Map<string, number>();
+  // The pieces of one file share their paths, each kept once.
+  const paths = withLabels ? [""] : null;
   for (const bytes of procLineChunks(`${procRoot}/${pid}/maps`)) {
-    const rows = Math.ceil(bytes.length / MIN_LINE_BYTES) + 1;
     let ranges = spare.pop();
-    if (ranges === undefined || ranges.startPage.length < rows) {
-      ranges = createRanges(Math.max(rows, PIECE_ROWS));
-    }
+    if (
+      ranges === undefined || ranges.startPage.length < roomFor(bytes) ||
+      (ranges.labels === null) !== (paths === null)
+    ) {
+      ranges = createRanges(Math.max(roomFor(bytes), PIECE_ROWS), paths, pageSize);
+    } else if (ranges.labels) ranges.labels.paths = paths!;
     ranges.count = 0;
-    parseLines(ranges, unusedPaths, bytes, pageSize);
+    parseLines(ranges, pathIndex, bytes, pageSize);
     yield ranges;
   }
 }

@@ -271,26 +271,6 @@ Deno.test("vmaOf makes each VMA as parseMaps does: edge cases and this process",
   );
 });
 
-Deno.test("parseMapRanges reads pieces of whole lines as it reads the whole text", () => {
-  const own = Deno.readTextFileSync("/proc/self/maps");
-  const lines = own.split(/(?<=\n)/);
-  const encoder = new TextEncoder();
-  for (const size of [1, 3, 1000]) {
-    // Pieces of `size` lines: the arrays grow while the pieces come.
-    const pieces = [];
-    for (let at = 0; at < lines.length; at += size) {
-      pieces.push(encoder.encode(lines.slice(at, at + size).join("")));
-    }
-    const whole = parseMapRanges(encoder.encode(own), PAGE, true);
-    const pieced = parseMapRanges(pieces, PAGE, true);
-    assert.equal(pieced.count, whole.count);
-    for (let index = 0; index < whole.count; index++) {
-      assert.deepEqual(vmaOf(pieced, index), vmaOf(whole, index));
-    }
-    assert.deepEqual(pieced.labels!.paths, whole.labels!.paths);
-  }
-});
-
 Deno.test("parseMapRanges: an inode followed by anything but spaces is not a maps line", () => {
   const line = "7f00-7f01 r--p 00000000 08:01 42x /lib/a.so\n";
   assert.equal(parseMapsLine(line.trim(), PAGE), null);
@@ -308,49 +288,47 @@ Deno.test("readMapPieces: the pieces of a long maps hold its VMAs in order, in t
   const root = Deno.makeTempDirSync();
   try {
     const hex = (page: number) => (page * PAGE).toString(16);
-    const lines = Array.from({ length: 6000 }, (_, index) => {
+    const text = Array.from({ length: 6000 }, (_, index) => {
       const first = 0x7f0000000 + 3 * index;
-      return `${hex(first)}-${hex(first + 2)} rw-p ${
-        hex(index)
-      } fd:01 ${index} /lib/x${index}.so\n`;
-    });
+      const path = index % 3 === 0 ? "" : ` /lib/x${index % 100}.so`;
+      return `${hex(first)}-${hex(first + 2)} rw-p ${hex(index)} fd:01 ${index}${path}\n`;
+    }).join("");
     Deno.mkdirSync(`${root}/1`);
-    Deno.writeTextFileSync(`${root}/1/maps`, lines.join(""));
-    const whole = parseMapRanges(new TextEncoder().encode(lines.join("")), PAGE);
-    const spare: MapRanges[] = [];
-    const tables = new Set<MapRanges>();
-    const rows: number[][] = [];
-    for (const piece of readMapPieces(root, 1, PAGE, spare)) {
-      tables.add(piece);
-      for (let index = 0; index < piece.count; index++) {
-        rows.push([
-          piece.startPage[index],
-          piece.endPage[index],
-          piece.offsetPage[index],
-          piece.inode[index],
-        ]);
+    Deno.writeTextFileSync(`${root}/1/maps`, text);
+    const whole = parseMapRanges(new TextEncoder().encode(text), PAGE, true);
+    for (const withLabels of [false, true]) {
+      const spare: MapRanges[] = [];
+      const tables = new Set<MapRanges>();
+      const vmas: Vma[] = [];
+      const rows: number[][] = [];
+      for (const piece of readMapPieces(root, 1, PAGE, spare, withLabels)) {
+        tables.add(piece);
+        for (let index = 0; index < piece.count; index++) {
+          rows.push([piece.startPage[index], piece.endPage[index], piece.inode[index]]);
+          if (withLabels) vmas.push(vmaOf(piece, index));
+        }
+        assert.equal(piece.labels === null, !withLabels);
+        spare.push(piece);
       }
-      assert.equal(piece.labels, null, "no labels: paths are skipped");
-      spare.push(piece);
+      assert.deepEqual(
+        rows,
+        Array.from({ length: 6000 }, (_, index) => [
+          whole.startPage[index],
+          whole.endPage[index],
+          whole.inode[index],
+        ]),
+      );
+      if (withLabels) {
+        assert.deepEqual(vmas, Array.from({ length: 6000 }, (_, index) => vmaOf(whole, index)));
+      }
+      assert.equal(tables.size, 1, "the table given back is reused");
     }
-    assert.equal(rows.length, 6000);
-    assert.deepEqual(
-      rows,
-      Array.from({ length: 6000 }, (_, index) => [
-        whole.startPage[index],
-        whole.endPage[index],
-        whole.offsetPage[index],
-        whole.inode[index],
-      ]),
-    );
-    assert.ok(
-      rows.length / 6000 === 1 && tables.size === 1,
-      `one table reused, not ${tables.size}`,
-    );
-    // Pieces held at once each get a table of their own.
-    const held = [...readMapPieces(root, 1, PAGE, [])];
+    // Pieces held at once each get a table of their own, sharing one list of paths.
+    const held = [...readMapPieces(root, 1, PAGE, [], true)];
     assert.ok(held.length >= 4, `${held.length} pieces`);
     assert.equal(new Set(held).size, held.length);
+    assert.equal(new Set(held.map((piece) => piece.labels!.paths)).size, 1);
+    assert.deepEqual(held[0].labels!.paths, whole.labels!.paths, "each distinct path once");
   } finally {
     Deno.removeSync(root, { recursive: true });
   }
