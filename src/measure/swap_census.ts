@@ -57,6 +57,8 @@ function swapInUse(context: MeasureContext): boolean {
 
 /** Every VMA selected (for as many as a piece of maps holds). */
 let selectAll = new Uint8Array(0);
+/** The table pieces of maps are read into, one process after another. */
+const spare: MapRanges[] = [];
 
 /** Counts the swap slots of one process into `table`; false when it cannot be read. */
 function countProcess(
@@ -70,7 +72,6 @@ function countProcess(
     try {
       const words = new Int32Array(buffer.buffer);
       // A piece of maps at a time, in one table: nothing kept per VMA.
-      const spare: MapRanges[] = [];
       for (const ranges of readMapPieces(context.procRoot, pid, context.pageSize, spare)) {
         if (selectAll.length < ranges.count) selectAll = new Uint8Array(ranges.count).fill(1);
         const plan = planReads(ranges, selectAll, CHUNK_PAGES, MAX_GAP_PAGES, context.pmdPages);
