@@ -1,4 +1,4 @@
-// Covers parseMapsLine, parseMaps, parseMapRanges and vmaOf (src/procfs/maps.ts):
+// Covers parseMapsLine, parseMaps, parseMapRanges, readMapPieces and vmaOf (src/procfs/maps.ts):
 // paths with spaces, ` (deleted)`, pseudo-paths, anonymous lines, addresses
 // above 2^53 and 57-bit (5-level paging) addresses, malformed lines. smaps is in
 // smaps_test.ts.
