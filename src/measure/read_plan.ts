@@ -26,14 +26,15 @@ export interface ReadPlan {
 }
 
 /**
- * Plans the reads of the VMAs whose `selected` entry is non-zero. Selected VMAs
- * next to each other in the list merge into one run when the hole between them
- * is at most `maxGapPages` (unmapped pages read as zero entries, cheaply). A run
- * longer than `chunkPages` is cut into pieces as long as they can be, each
- * ending at a multiple of `alignPages`: cuts at fixed multiples of the chunk
- * would leave a small piece wherever a region straddles one, and small reads
- * are made in place, on the thread that scans (a pre-forking server's 64 MiB
- * region cut 7,168 + 9,216 pages cost ~60 ms of that thread over 300 workers).
+ * Plans the reads of the VMAs whose `selected` entry is non-zero (every VMA when
+ * `selected` is null). Selected VMAs next to each other in the list merge into
+ * one run when the hole between them is at most `maxGapPages` (unmapped pages
+ * read as zero entries, cheaply). A run longer than `chunkPages` is cut into
+ * pieces as long as they can be, each ending at a multiple of `alignPages`:
+ * cuts at fixed multiples of the chunk would leave a small piece wherever a
+ * region straddles one, and small reads are made in place, on the thread that
+ * scans (a pre-forking server's 64 MiB region cut 7,168 + 9,216 pages cost ~60
+ * ms of that thread over 300 workers).
  *
  * @throws {RangeError} when `alignPages` is not between 1 and `chunkPages`.
  * @example
@@ -50,7 +51,7 @@ export interface ReadPlan {
  */
 export function planReads(
   ranges: MapRanges,
-  selected: Uint8Array,
+  selected: Uint8Array | null,
   chunkPages: number,
   maxGapPages: number,
   alignPages: number,
@@ -77,7 +78,7 @@ export function planReads(
   for (let index = 0; index < ranges.count; index++) {
     const start = ranges.startPage[index];
     const end = ranges.endPage[index];
-    if (selected[index] === 0 || end <= start) continue;
+    if (selected?.[index] === 0 || end <= start) continue;
     if (
       runStart >= 0 && previous === index - 1 && start >= runEnd && start - runEnd <= maxGapPages
     ) {

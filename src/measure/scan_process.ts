@@ -304,7 +304,7 @@ interface ProcessMaps {
   release(piece: MapsPiece): void;
   /** The pieces come from maps read during the walk, which reads ahead on every descriptor. */
   streamed: boolean;
-  /** Number of VMAs (per-mapping slots), when read whole. */
+  /** Number of VMAs (the per-mapping slots); read whole only when mappings were asked for. */
   count: number;
   /** VMA `index` as an object, when mappings were asked for. */
   vmaAt: ((index: number) => Vma) | null;

@@ -55,8 +55,6 @@ function swapInUse(context: MeasureContext): boolean {
   }
 }
 
-/** Every VMA selected (for as many as a piece of maps holds). */
-let selectAll = new Uint8Array(0);
 /** The table pieces of maps are read into, one process after another. */
 const spare: MapRanges[] = [];
 
@@ -73,8 +71,7 @@ function countProcess(
       const words = new Int32Array(buffer.buffer);
       // A piece of maps at a time, in one table: nothing kept per VMA.
       for (const ranges of readMapPieces(context.procRoot, pid, context.pageSize, spare)) {
-        if (selectAll.length < ranges.count) selectAll = new Uint8Array(ranges.count).fill(1);
-        const plan = planReads(ranges, selectAll, CHUNK_PAGES, MAX_GAP_PAGES, context.pmdPages);
+        const plan = planReads(ranges, null, CHUNK_PAGES, MAX_GAP_PAGES, context.pmdPages);
         for (let run = 0; run < plan.count; run++) {
           const view = buffer.subarray(0, plan.pages[run] * 8);
           const entries = readPagemap(pagemap, plan.firstPage[run], view);

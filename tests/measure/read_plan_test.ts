@@ -58,6 +58,7 @@ Deno.test("planReads: each run says how many VMAs it covers, every piece of a cu
   );
   const result = planReads(ranges, new Uint8Array([1, 1, 1, 1]), 65536, 1024, 512);
   assert.deepEqual([...result.vmas], [3, 1, 1, 1, 1]);
+  assert.deepEqual(planReads(ranges, null, 65536, 1024, 512), result, "null selects every VMA");
   const withHole = planReads(ranges, new Uint8Array([1, 0, 1, 0]), 65536, 1024, 512);
   assert.deepEqual([...withHole.vmas], [1, 1]);
 });
