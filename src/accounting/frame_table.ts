@@ -367,6 +367,7 @@ function clearGroupBlock(table: FrameTable, block: number): void {
 function addToSlot(
   figures: Float64Array,
   slot: number,
+  pageSize: number,
   ussAnon: number,
   ussFile: number,
   pss: number,
@@ -376,13 +377,13 @@ function addToSlot(
   ram: number,
 ): void {
   const base = slot * FIELDS;
-  figures[base + USS_ANON] += ussAnon;
-  figures[base + USS_FILE] += ussFile;
-  figures[base + PSS] += pss;
-  figures[base + RSS] += rss;
-  figures[base + HUGETLB] += hugetlb;
-  figures[base + HUGETLB_USS] += hugetlbUss;
-  figures[base + RAM] += ram;
+  figures[base + USS_ANON] += ussAnon * pageSize;
+  figures[base + USS_FILE] += ussFile * pageSize;
+  figures[base + PSS] += pss * pageSize;
+  figures[base + RSS] += rss * pageSize;
+  figures[base + HUGETLB] += hugetlb * pageSize;
+  figures[base + HUGETLB_USS] += hugetlbUss * pageSize;
+  figures[base + RAM] += ram * pageSize;
 }
 
 /**
@@ -429,10 +430,20 @@ export function accountRefs(
   const groupEpoch = table.groupEpoch;
   const includeSelf = account.includeSelf;
   const figures = account.figures;
-  // Figures of the current slot, kept in locals (a slot's entries come in runs;
-  // no closure may capture these, or they would live on the heap).
+  // Figures of the current slot in pages (PSS in fractions of a page; times a
+  // power-of-two page size, the same bytes), kept in locals: a slot's entries
+  // come in runs, and no closure may capture these, or they would live on the
+  // heap.
   let slot = -1;
   let ussAnon = 0, ussFile = 0, pss = 0, rss = 0, hugetlb = 0, hugetlbUss = 0, ram = 0;
+  // Most entries take the short path: the tool's entries not added back, the
+  // same slot and kind as the entry before (`runMeta`), a count of at least
+  // one, a frame the process has not mapped before (and the group fewer than
+  // 254 times). They add up in the run's counters, settled into the slot's
+  // and the group's at the next other entry.
+  let runMeta = -1;
+  let runPages = 0, runUnique = 0, runGroupRam = 0, runGroupUnique = 0;
+  // The group's figures in pages.
   let groupAnon = 0, groupFile = 0, groupHugetlb = 0, groupRam = 0;
   // The chunk of wide group counters last used: saturated frames (mapped by
   // hundreds of members) come in runs of neighbouring frame numbers.
@@ -441,12 +452,57 @@ export function accountRefs(
   for (let i = 0; i < length; i++) {
     const pfn = pfns[i];
     const value = counts[pfn];
+    const word = pfn >>> BLOCK_SHIFT;
+    const bit = 1 << (pfn & (BLOCK_FRAMES - 1));
+    if (value > COUNT_BASE && metas[i] === runMeta && !includeSelf) {
+      if (seenStamps[word] !== processEpoch) {
+        seenStamps[word] = processEpoch;
+        seen[word] = 0;
+      }
+      const bits = seen[word];
+      let narrow = 0;
+      if (group !== null) {
+        if (groupStamps[word] !== groupEpoch) {
+          groupStamps[word] = groupEpoch;
+          clearGroupBlock(table, word);
+        }
+        narrow = groupCounts[pfn];
+      }
+      if ((bits & bit) === 0 && narrow < GROUP_SATURATED - 1) {
+        seen[word] = bits | bit;
+        runPages++;
+        const others = value - COUNT_BASE;
+        pss += 1 / others;
+        if (others === 1) runUnique++;
+        if (group !== null) {
+          groupCounts[pfn] = narrow + 1;
+          if (narrow === 0) runGroupRam++;
+          if (narrow + 1 === others) runGroupUnique++;
+        }
+        continue;
+      }
+    }
+    if (runPages > 0) {
+      rss += runPages;
+      ram += runPages;
+      groupRam += runGroupRam;
+      if ((runMeta & FRAME_FILE) !== 0) {
+        ussFile += runUnique;
+        groupFile += runGroupUnique;
+      } else {
+        ussAnon += runUnique;
+        groupAnon += runGroupUnique;
+      }
+      runPages =
+        runUnique =
+        runGroupRam =
+        runGroupUnique =
+          0;
+    }
     if (value === COUNT_NOT_RESIDENT) continue;
     let others = value >= COUNT_BASE ? value - COUNT_BASE : frameCount(table, pfn);
     if (includeSelf) others += selfEntries(pfn);
 
-    const word = pfn >>> BLOCK_SHIFT;
-    const bit = 1 << (pfn & (BLOCK_FRAMES - 1));
     if (seenStamps[word] !== processEpoch) {
       seenStamps[word] = processEpoch;
       seen[word] = 0;
@@ -463,7 +519,7 @@ export function accountRefs(
     const meta = metas[i];
     if (meta >>> 2 !== slot) {
       if (slot >= 0) {
-        addToSlot(figures, slot, ussAnon, ussFile, pss, rss, hugetlb, hugetlbUss, ram);
+        addToSlot(figures, slot, pageSize, ussAnon, ussFile, pss, rss, hugetlb, hugetlbUss, ram);
       }
       ussAnon =
         ussFile =
@@ -480,23 +536,24 @@ export function accountRefs(
     let kind = 0; // 0 anon, 1 file, 2 hugetlb
     if ((meta & FRAME_HUGETLB) !== 0) {
       kind = 2;
-      hugetlb += pageSize;
-      if (unique) hugetlbUss += pageSize;
+      runMeta = -1;
+      hugetlb++;
+      if (unique) hugetlbUss++;
     } else {
-      rss += pageSize;
-      if (own === 1) ram += pageSize;
-      pss += pageSize / (others > own ? others : own);
+      runMeta = meta;
+      rss++;
+      if (own === 1) ram++;
+      pss += 1 / (others > own ? others : own);
       if ((meta & FRAME_FILE) !== 0) {
         kind = 1;
-        if (unique) ussFile += pageSize;
-      } else if (unique) ussAnon += pageSize;
+        if (unique) ussFile++;
+      } else if (unique) ussAnon++;
     }
 
     if (group === null) continue;
-    const block = pfn >>> BLOCK_SHIFT;
-    if (groupStamps[block] !== groupEpoch) {
-      groupStamps[block] = groupEpoch;
-      clearGroupBlock(table, block);
+    if (groupStamps[word] !== groupEpoch) {
+      groupStamps[word] = groupEpoch;
+      clearGroupBlock(table, word);
     }
     // Entries of the group on this frame: a byte per frame, and past 254 a
     // 32-bit counter in a chunk allocated on first need.
@@ -515,18 +572,30 @@ export function accountRefs(
         entries = wide[offset] = GROUP_SATURATED;
       } else entries = ++wide[offset];
     }
-    if (entries === 1 && kind !== 2) groupRam += pageSize;
+    if (entries === 1 && kind !== 2) groupRam++;
     if (entries === others || (entries === 1 && others < 1)) {
-      if (kind === 2) groupHugetlb += pageSize;
-      else if (kind === 1) groupFile += pageSize;
-      else groupAnon += pageSize;
+      if (kind === 2) groupHugetlb++;
+      else if (kind === 1) groupFile++;
+      else groupAnon++;
     }
   }
-  if (slot >= 0) addToSlot(figures, slot, ussAnon, ussFile, pss, rss, hugetlb, hugetlbUss, ram);
+  rss += runPages;
+  ram += runPages;
+  groupRam += runGroupRam;
+  if ((runMeta & FRAME_FILE) !== 0) {
+    ussFile += runUnique;
+    groupFile += runGroupUnique;
+  } else {
+    ussAnon += runUnique;
+    groupAnon += runGroupUnique;
+  }
+  if (slot >= 0) {
+    addToSlot(figures, slot, pageSize, ussAnon, ussFile, pss, rss, hugetlb, hugetlbUss, ram);
+  }
   if (group !== null) {
-    group.ussAnon += groupAnon;
-    group.ussFile += groupFile;
-    group.hugetlbUss += groupHugetlb;
-    group.ram += groupRam;
+    group.ussAnon += groupAnon * pageSize;
+    group.ussFile += groupFile * pageSize;
+    group.hugetlbUss += groupHugetlb * pageSize;
+    group.ram += groupRam * pageSize;
   }
 }
