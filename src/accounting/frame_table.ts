@@ -437,12 +437,11 @@ export function accountRefs(
   let slot = -1;
   let ussAnon = 0, ussFile = 0, pss = 0, rss = 0, hugetlb = 0, hugetlbUss = 0, ram = 0;
   // Most entries take the short path: the tool's entries not added back, the
-  // same slot and kind as the entry before (`runMeta`), a count of at least
-  // one, a frame the process has not mapped before (and the group fewer than
-  // 254 times). They add up in the run's counters, settled into the slot's
-  // and the group's at the next other entry.
+  // same slot and kind as the entry before (`runMeta`, with `runFile` its
+  // kind), a count of at least one, a frame the process has not mapped before
+  // (and the group fewer than 254 times).
   let runMeta = -1;
-  let runPages = 0, runUnique = 0, runGroupRam = 0, runGroupUnique = 0;
+  let runFile = false;
   // The group's figures in pages.
   let groupAnon = 0, groupFile = 0, groupHugetlb = 0, groupRam = 0;
   // The chunk of wide group counters last used: saturated frames (mapped by
@@ -470,34 +469,24 @@ export function accountRefs(
       }
       if ((bits & bit) === 0 && narrow < GROUP_SATURATED - 1) {
         seen[word] = bits | bit;
-        runPages++;
+        rss++;
+        ram++;
         const others = value - COUNT_BASE;
         pss += 1 / others;
-        if (others === 1) runUnique++;
+        if (others === 1) {
+          if (runFile) ussFile++;
+          else ussAnon++;
+        }
         if (group !== null) {
           groupCounts[pfn] = narrow + 1;
-          if (narrow === 0) runGroupRam++;
-          if (narrow + 1 === others) runGroupUnique++;
+          if (narrow === 0) groupRam++;
+          if (narrow + 1 === others) {
+            if (runFile) groupFile++;
+            else groupAnon++;
+          }
         }
         continue;
       }
-    }
-    if (runPages > 0) {
-      rss += runPages;
-      ram += runPages;
-      groupRam += runGroupRam;
-      if ((runMeta & FRAME_FILE) !== 0) {
-        ussFile += runUnique;
-        groupFile += runGroupUnique;
-      } else {
-        ussAnon += runUnique;
-        groupAnon += runGroupUnique;
-      }
-      runPages =
-        runUnique =
-        runGroupRam =
-        runGroupUnique =
-          0;
     }
     if (value === COUNT_NOT_RESIDENT) continue;
     let others = value >= COUNT_BASE ? value - COUNT_BASE : frameCount(table, pfn);
@@ -541,6 +530,7 @@ export function accountRefs(
       if (unique) hugetlbUss++;
     } else {
       runMeta = meta;
+      runFile = (meta & FRAME_FILE) !== 0;
       rss++;
       if (own === 1) ram++;
       pss += 1 / (others > own ? others : own);
@@ -578,16 +568,6 @@ export function accountRefs(
       else if (kind === 1) groupFile++;
       else groupAnon++;
     }
-  }
-  rss += runPages;
-  ram += runPages;
-  groupRam += runGroupRam;
-  if ((runMeta & FRAME_FILE) !== 0) {
-    ussFile += runUnique;
-    groupFile += runGroupUnique;
-  } else {
-    ussAnon += runUnique;
-    groupAnon += runGroupUnique;
   }
   if (slot >= 0) {
     addToSlot(figures, slot, pageSize, ussAnon, ussFile, pss, rss, hugetlb, hugetlbUss, ram);
