@@ -436,10 +436,13 @@ export function accountRefs(
   // heap.
   let slot = -1;
   let ussAnon = 0, ussFile = 0, pss = 0, rss = 0, hugetlb = 0, hugetlbUss = 0, ram = 0;
-  // Most entries take the short path: the tool's entries not added back, the
-  // same slot and kind as the entry before (`runMeta`, with `runFile` its
-  // kind), a count of at least one, a frame the process has not mapped before
-  // (and the group fewer than 254 times).
+  // Most entries of a process measured alone take the short path: the same
+  // slot and kind as the entry before (`runMeta`, with `runFile` its kind), a
+  // count of at least one, a frame the process has not mapped before. Groups
+  // take the general path: a frame mapped by hundreds of members there needs
+  // its wide counter (a short path for groups measured no faster on 33 members
+  // and 15% slower on 800).
+  const shortPath = group === null && !includeSelf;
   let runMeta = -1;
   let runFile = false;
   // The group's figures in pages.
@@ -453,21 +456,13 @@ export function accountRefs(
     const value = counts[pfn];
     const word = pfn >>> BLOCK_SHIFT;
     const bit = 1 << (pfn & (BLOCK_FRAMES - 1));
-    if (value > COUNT_BASE && metas[i] === runMeta && !includeSelf) {
+    if (shortPath && value > COUNT_BASE && metas[i] === runMeta) {
       if (seenStamps[word] !== processEpoch) {
         seenStamps[word] = processEpoch;
         seen[word] = 0;
       }
       const bits = seen[word];
-      let narrow = 0;
-      if (group !== null) {
-        if (groupStamps[word] !== groupEpoch) {
-          groupStamps[word] = groupEpoch;
-          clearGroupBlock(table, word);
-        }
-        narrow = groupCounts[pfn];
-      }
-      if ((bits & bit) === 0 && narrow < GROUP_SATURATED - 1) {
+      if ((bits & bit) === 0) {
         seen[word] = bits | bit;
         rss++;
         ram++;
@@ -476,14 +471,6 @@ export function accountRefs(
         if (others === 1) {
           if (runFile) ussFile++;
           else ussAnon++;
-        }
-        if (group !== null) {
-          groupCounts[pfn] = narrow + 1;
-          if (narrow === 0) groupRam++;
-          if (narrow + 1 === others) {
-            if (runFile) groupFile++;
-            else groupAnon++;
-          }
         }
         continue;
       }
