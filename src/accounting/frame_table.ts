@@ -436,15 +436,12 @@ export function accountRefs(
   // heap.
   let slot = -1;
   let ussAnon = 0, ussFile = 0, pss = 0, rss = 0, hugetlb = 0, hugetlbUss = 0, ram = 0;
-  // Most entries of a process measured alone take the short path: the same
-  // slot and kind as the entry before (`runMeta`, with `runFile` its kind), a
-  // count of at least one, a frame the process has not mapped before. Groups
-  // take the general path: a frame mapped by hundreds of members there needs
-  // its wide counter (a short path for groups measured no faster on 33 members
-  // and 15% slower on 800).
-  const shortPath = group === null && !includeSelf;
+  // Most entries take the short path: the tool's entries not added back, the
+  // same slot and kind as the entry before (`runMeta`, with `runKind` its
+  // kind), a count of at least one, a frame the process has not mapped before.
+  // Both paths end in the group's counters.
   let runMeta = -1;
-  let runFile = false;
+  let runKind = 0;
   // The group's figures in pages.
   let groupAnon = 0, groupFile = 0, groupHugetlb = 0, groupRam = 0;
   // The chunk of wide group counters last used: saturated frames (mapped by
@@ -456,75 +453,71 @@ export function accountRefs(
     const value = counts[pfn];
     const word = pfn >>> BLOCK_SHIFT;
     const bit = 1 << (pfn & (BLOCK_FRAMES - 1));
-    if (shortPath && value > COUNT_BASE && metas[i] === runMeta) {
-      if (seenStamps[word] !== processEpoch) {
-        seenStamps[word] = processEpoch;
-        seen[word] = 0;
-      }
-      const bits = seen[word];
-      if ((bits & bit) === 0) {
-        seen[word] = bits | bit;
-        rss++;
-        ram++;
-        const others = value - COUNT_BASE;
-        pss += 1 / others;
-        if (others === 1) {
-          if (runFile) ussFile++;
-          else ussAnon++;
-        }
-        continue;
-      }
-    }
-    if (value === COUNT_NOT_RESIDENT) continue;
-    let others = value >= COUNT_BASE ? value - COUNT_BASE : frameCount(table, pfn);
-    if (includeSelf) others += selfEntries(pfn);
-
     if (seenStamps[word] !== processEpoch) {
       seenStamps[word] = processEpoch;
       seen[word] = 0;
     }
-    let own = 1;
-    if ((seen[word] & bit) === 0) seen[word] |= bit;
-    else {
-      own = (repeats.get(pfn) ?? 1) + 1;
-      repeats.set(pfn, own);
-    }
-    // First entry past the count: a stale count, or a frame that moved.
-    if (own > others && own === (others < 1 ? 1 : others + 1)) account.moved.push(pfn);
-
-    const meta = metas[i];
-    if (meta >>> 2 !== slot) {
-      if (slot >= 0) {
-        addToSlot(figures, slot, pageSize, ussAnon, ussFile, pss, rss, hugetlb, hugetlbUss, ram);
-      }
-      ussAnon =
-        ussFile =
-        pss =
-        rss =
-        hugetlb =
-        hugetlbUss =
-        ram =
-          0;
-      slot = meta >>> 2;
-    }
-    // A count below the first entry means the frame moved: counted unique, clamped.
-    const unique = own === others || (own === 1 && others < 1);
-    let kind = 0; // 0 anon, 1 file, 2 hugetlb
-    if ((meta & FRAME_HUGETLB) !== 0) {
-      kind = 2;
-      runMeta = -1;
-      hugetlb++;
-      if (unique) hugetlbUss++;
-    } else {
-      runMeta = meta;
-      runFile = (meta & FRAME_FILE) !== 0;
+    const bits = seen[word];
+    let others: number;
+    let kind: number; // 0 anon, 1 file, 2 hugetlb
+    if (value > COUNT_BASE && metas[i] === runMeta && (bits & bit) === 0 && !includeSelf) {
+      seen[word] = bits | bit;
+      others = value - COUNT_BASE;
+      kind = runKind;
       rss++;
-      if (own === 1) ram++;
-      pss += 1 / (others > own ? others : own);
-      if ((meta & FRAME_FILE) !== 0) {
-        kind = 1;
-        if (unique) ussFile++;
-      } else if (unique) ussAnon++;
+      ram++;
+      pss += 1 / others;
+      if (others === 1) {
+        if (kind === 1) ussFile++;
+        else ussAnon++;
+      }
+    } else {
+      if (value === COUNT_NOT_RESIDENT) continue;
+      others = value >= COUNT_BASE ? value - COUNT_BASE : frameCount(table, pfn);
+      if (includeSelf) others += selfEntries(pfn);
+      let own = 1;
+      if ((bits & bit) === 0) seen[word] = bits | bit;
+      else {
+        own = (repeats.get(pfn) ?? 1) + 1;
+        repeats.set(pfn, own);
+      }
+      // First entry past the count: a stale count, or a frame that moved.
+      if (own > others && own === (others < 1 ? 1 : others + 1)) account.moved.push(pfn);
+
+      const meta = metas[i];
+      if (meta >>> 2 !== slot) {
+        if (slot >= 0) {
+          addToSlot(figures, slot, pageSize, ussAnon, ussFile, pss, rss, hugetlb, hugetlbUss, ram);
+        }
+        ussAnon =
+          ussFile =
+          pss =
+          rss =
+          hugetlb =
+          hugetlbUss =
+          ram =
+            0;
+        slot = meta >>> 2;
+      }
+      // A count below the first entry means the frame moved: counted unique, clamped.
+      const unique = own === others || (own === 1 && others < 1);
+      if ((meta & FRAME_HUGETLB) !== 0) {
+        kind = 2;
+        runMeta = -1;
+        hugetlb++;
+        if (unique) hugetlbUss++;
+      } else {
+        kind = (meta & FRAME_FILE) !== 0 ? 1 : 0;
+        runMeta = meta;
+        runKind = kind;
+        rss++;
+        if (own === 1) ram++;
+        pss += 1 / (others > own ? others : own);
+        if (unique) {
+          if (kind === 1) ussFile++;
+          else ussAnon++;
+        }
+      }
     }
 
     if (group === null) continue;

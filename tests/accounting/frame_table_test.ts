@@ -453,14 +453,14 @@ Deno.test("the process epoch wraps around without stale seen bits", () => {
 });
 
 Deno.test("entries on the short path add up exactly as on the general one", () => {
-  // accountRefs takes most entries of a process measured alone (same slot and
-  // kind as the entry before, a count of one or more, a frame not seen yet in
-  // the process) through a short loop. Counting the tool's entries back with
-  // none to add forces every entry through the general path: figures and moved
-  // frames must be the same to the bit, whatever the mix of slots, kinds,
-  // repeats, counts 0, counts beyond 16 bits and frames that moved. Even rounds
-  // account the same processes as members of groups, which take the general
-  // path either way (group counters past 254 included).
+  // accountRefs takes most entries (the tool's entries not added back, same
+  // slot and kind as the entry before, a count of one or more, a frame not seen
+  // yet in the process) through a short loop; both paths end in the group's
+  // counters. Counting the tool's entries back with none to add forces every
+  // entry through the general path: process and group figures and moved frames
+  // must be the same to the bit, whatever the mix of slots, kinds, repeats,
+  // counts 0, counts beyond 16 bits, frames that moved and group counters that
+  // pass 254.
   let state = 0x9e3779b9;
   const random = (below: number) => {
     state ^= state << 13;
