@@ -6,7 +6,7 @@
  *
  * It starts the copy-on-write workload (scripts/cow_workload.py: a parent and
  * its children sharing most of 2 GiB, as `bench:all`'s "cow" shape), stops it,
- * reads every process's pagemap once into memory (~4 MiB per GiB mapped) and
+ * reads every process's pagemap once into memory (2 MiB per GiB mapped) and
  * the kpagecount of every frame referenced, then times, round after round:
  *
  * - the scan (`scanPagemapEntries`, marking the frames whose count is still

@@ -11,7 +11,9 @@
 // hugetlb counts only in the hugetlb fields (one page per entry). Frames whose
 // recorded count is below the process's own entries are "moved": listed once
 // in `moved` (the tool measures the process again with fresh counts), and
-// counted unique once (clamped). Groups are in group_test.ts;
+// counted unique once (clamped). The last test drives accountRefs's two paths
+// (short and general) over random mixes, groups included; groups as such are in
+// group_test.ts;
 // how a process's figures are assembled (slotUsage, processTotal) is in usage_test.ts.
 
 import assert from "node:assert/strict";
