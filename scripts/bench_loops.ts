@@ -33,19 +33,17 @@ import {
   COUNT_BASE,
   createFrameTable,
   createProcessAccount,
-  type FrameTable,
-  setFrameCount,
 } from "../src/accounting/frame_table.ts";
 import {
   clearFrameRefs,
   createFrameRefs,
   createScanTally,
-  type FrameRefs,
   scanPagemapEntries,
   type ScanTarget,
 } from "../src/accounting/pagemap_scan.ts";
 import { CHUNK_PAGES } from "../src/measure/scan_process.ts";
-import { type KpagecountFile, openKpagecount, readKpagecounts } from "../src/procfs/kpagecount.ts";
+import { createCountReader, createSelfFrames, fetchCounts } from "../src/measure/frame_counts.ts";
+import { openKpagecount } from "../src/procfs/kpagecount.ts";
 import { readMaps } from "../src/procfs/maps.ts";
 import { openPagemap, readPagemap } from "../src/procfs/pagemap.ts";
 import {
@@ -95,17 +93,6 @@ function readEntries(pid: number): Chunk[] {
     pagemap.file.close();
   }
   return chunks;
-}
-
-/** Reads the kpagecount of the frames `refs` marked unread into `table`. */
-function readUnread(table: FrameTable, refs: FrameRefs, source: KpagecountFile): void {
-  const unread = refs.unread.slice(0, refs.unreadLength).sort();
-  const buffer = new Uint8Array(8);
-  for (const pfn of unread) {
-    const got = readKpagecounts(source, pfn, 1, buffer);
-    const count = got === 1 ? new DataView(buffer.buffer).getUint32(0, true) : 0;
-    setFrameCount(table, pfn, count);
-  }
 }
 
 /** What any accounting must do per reference: the count, a seen bit, PSS. */
@@ -173,12 +160,16 @@ async function main(): Promise<number> {
       for (const pid of workload.pids) Deno.kill(pid, "SIGSTOP");
       for (const pid of workload.pids) await waitStopped(pid);
       const kpagecount = openKpagecount("/proc");
+      // The tool's own count pass; the tool shares no frame with the workload
+      // worth subtracting (its entries are left in the counts).
+      const counts = createCountReader(kpagecount, { waiters: [] });
+      const selfFrames = createSelfFrames();
       try {
         for (const pid of workload.pids) {
           const chunks = readEntries(pid);
           for (const { words, firstPage } of chunks) {
             scanPagemapEntries(words, 0, words.length / 2, firstPage, target, tally, refs, table);
-            readUnread(table, refs, kpagecount);
+            await fetchCounts(table, refs, counts, selfFrames);
             clearFrameRefs(refs);
           }
           processes.push(chunks);

@@ -302,7 +302,10 @@ interface ProcessMaps {
   pieces: Iterator<MapsPiece>;
   /** Takes back a piece the walk is done with (its tables are reused). */
   release(piece: MapsPiece): void;
-  /** The pieces come from maps read during the walk, which reads ahead on every descriptor. */
+  /**
+   * More than one piece of maps (thousands of VMAs, read during the walk or,
+   * for per-mapping rows, before it): the walk reads ahead on every descriptor.
+   */
   streamed: boolean;
   /** Number of VMAs (the per-mapping slots); read whole only when mappings were asked for. */
   count: number;
@@ -712,7 +715,7 @@ async function walkPagemap(
       sink.recycle(refs);
     }
     await Promise.allSettled(pending.filter((reading) => reading !== undefined));
-    for (const pagemap of pagemaps) pagemap?.file.close();
+    for (const pagemap of pagemaps) pagemap.file.close();
     if (current !== null) maps.release(current.piece);
     maps.pieces.return?.(undefined);
   }

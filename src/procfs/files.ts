@@ -77,8 +77,12 @@ export function toProcError(error: unknown, path: string): ProcError {
   return new ProcError("io", path, error);
 }
 
-/** Bytes read at once from a procfs file: most (stat, status, a process's maps) fit whole. */
-const READ_BYTES = 65536;
+/**
+ * Bytes read at once from a procfs file: most (stat, status, a process's maps)
+ * fit whole, and {@link procLineChunks} hands out pieces of this size (larger
+ * only for a line longer than it).
+ */
+export const READ_BYTES = 65536;
 /** The shared read buffer, while no read holds it across a yield ({@link procLineChunks}). */
 let readBuffer: Uint8Array | null = null;
 const decoder = new TextDecoder();

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { procLineChunks, readProcText } from "./files.ts";
+import { procLineChunks, READ_BYTES, readProcText } from "./files.ts";
 
 /** One virtual memory area (a line of `/proc/PID/maps`). */
 export interface Vma {
@@ -525,8 +525,8 @@ export function readMaps(procRoot: string, pid: number | "self", pageSize: numbe
   return parseMaps(readProcText(`${procRoot}/${pid}/maps`), pageSize);
 }
 
-/** Rows a piece's table is made with at least: as many lines as a 64 KiB piece can hold. */
-const PIECE_ROWS = Math.ceil(65536 / MIN_LINE_BYTES) + 1;
+/** Rows a piece's table is made with at least: as many lines as a piece can hold. */
+const PIECE_ROWS = Math.ceil(READ_BYTES / MIN_LINE_BYTES) + 1;
 
 /**
  * Reads `ROOT/PID/maps` a piece of whole lines at a time, each piece's VMAs
