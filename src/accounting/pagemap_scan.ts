@@ -207,6 +207,18 @@ const PRESENT_I32 = PRESENT | 0;
 const EXCLUSIVE_RUN_MASK = (PRESENT | EXCLUSIVE | PFN_HIGH_MASK) | 0;
 
 /**
+ * The index of the first entry from `from` (below `to`) whose high word is not
+ * zero: neither present nor swapped. Address space reserved and never touched
+ * reads as such entries (a JVM's heap, V8's code range: millions of them), and
+ * this loop passes them at a fraction of the general path's cost, cold or not.
+ */
+function skipHoles(words: Int32Array, from: number, to: number): number {
+  let i = from;
+  while (i < to && words[2 * i + 1] === 0) i++;
+  return i;
+}
+
+/**
  * Counts the entries from `from` (below `to`) that are present, mapped exactly
  * once and have a PFN whose low word is non-zero, into {@link RUN_COUNTS}; stops
  * at the first other entry and returns its index. Most pages of most processes
@@ -293,6 +305,10 @@ export function scanPagemapEntries(
   const trackSwap = target.swapSlots === true;
   for (let i = from; i < end;) {
     const high = words[2 * i + 1];
+    if (high === 0) {
+      i = skipHoles(words, i + 1, end);
+      continue;
+    }
     if (shortcut && (high & PRESENT_EXCLUSIVE) === PRESENT_EXCLUSIVE && i >= pmdCandidateEnd) {
       // Entries before the next PMD boundary (where the PMD check must run) go
       // through the tight loop while they are plainly present and exclusive.

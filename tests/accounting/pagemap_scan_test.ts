@@ -370,6 +370,30 @@ Deno.test("only entryCount entries from `from` are scanned", () => {
   assert.equal(tally.present, 2);
 });
 
+Deno.test("long runs of empty entries are passed over, and the entries between them counted", () => {
+  const holes = (count: number) => new Array<bigint>(count).fill(NONE);
+  // An exclusive page, a shared one and a swapped one between runs of holes (a
+  // reservation reads as millions of them), and a page past the scanned range.
+  const entries = [
+    ...holes(3000),
+    present(0x10, { exclusive: true }),
+    ...holes(1),
+    present(0x20),
+    ...holes(700),
+    swapped(1, 9),
+    ...holes(2000),
+    present(0x30),
+  ];
+  const words = toWords(entries);
+  const tally = createScanTally(1);
+  const refs = createFrameRefs(entries.length);
+  scanPagemapEntries(words, 0, entries.length - 1, 0, NORMAL, tally, refs, createFrameTable(1024));
+  assert.equal(tally.exclusiveAnon[0], 1);
+  assert.deepEqual(refRows(refs), [[0x20, 0, 0]]);
+  assert.equal(tally.swapped[0], 1);
+  assert.equal(tally.present, 2);
+});
+
 Deno.test("a run scanned from the middle of a buffer is aligned by its own first page", () => {
   // 7 entries of another mapping, then a block of 512 whose first page is PMD-aligned.
   const words = toWords([...run(0x100, 7), ...run(0x4_0000, PMD, { exclusive: true })]);
