@@ -68,6 +68,19 @@ export interface SwapRefs {
 
 /** Swap types from this one on are not swap areas (migration, device, hwpoison, markers). */
 const MAX_SWAP_TYPES = 23;
+
+/**
+ * Whether a non-present entry (two 32-bit words) is memory in a swap area. The
+ * kernel sets bit 62 for every entry in swap format, and some are not swap:
+ * guard regions (bit 58), userfaultfd write-protect markers on pages never
+ * populated (type 31, as root), pages being migrated (a transient state; the
+ * kernel's smaps counts them resident). A reader without privilege sees the
+ * guard bit but not the type.
+ */
+function namesSwapArea(low: number, high: number): boolean {
+  return (high & (SWAPPED | GUARD)) === SWAPPED && (low & 31) < MAX_SWAP_TYPES;
+}
+
 /** Swap offsets per type in the slot numbering (512 GiB of 4 KiB pages). */
 const SLOTS_PER_TYPE = 0x800_0000;
 
@@ -206,15 +219,18 @@ const PRESENT_EXCLUSIVE = (PRESENT | EXCLUSIVE) | 0;
 const PRESENT_I32 = PRESENT | 0;
 const EXCLUSIVE_RUN_MASK = (PRESENT | EXCLUSIVE | PFN_HIGH_MASK) | 0;
 
+const PRESENT_OR_SWAPPED = (PRESENT | SWAPPED) | 0;
+
 /**
- * The index of the first entry from `from` (below `to`) whose high word is not
- * zero: neither present nor swapped. Address space reserved and never touched
- * reads as such entries (a JVM's heap, V8's code range: millions of them), and
- * this loop passes them at a fraction of the general path's cost, cold or not.
+ * The index of the first entry from `from` (below `to`) that is present or
+ * swapped. Address space reserved and never touched reads as entries that are
+ * neither (a JVM's heap, V8's code range: millions of them; zero, or only the
+ * soft-dirty bit where the kernel tracks it), which count nothing, and this loop
+ * passes them at a fraction of the general path's cost, cold or not.
  */
 function skipHoles(words: Int32Array, from: number, to: number): number {
   let i = from;
-  while (i < to && words[2 * i + 1] === 0) i++;
+  while (i < to && (words[2 * i + 1] & PRESENT_OR_SWAPPED) === 0) i++;
   return i;
 }
 
@@ -305,7 +321,7 @@ export function scanPagemapEntries(
   const trackSwap = target.swapSlots === true;
   for (let i = from; i < end;) {
     const high = words[2 * i + 1];
-    if (high === 0) {
+    if ((high & PRESENT_OR_SWAPPED) === 0) {
       i = skipHoles(words, i + 1, end);
       continue;
     }
@@ -339,12 +355,12 @@ export function scanPagemapEntries(
       continue;
     }
     i++;
+    const low = words[2 * i - 2];
     if (high >= 0) { // bit 63 (present) is the sign bit
-      // Guard regions (bit 58) are swap-format markers, not swapped memory.
-      if ((high & (SWAPPED | GUARD)) !== SWAPPED) continue;
+      if (!namesSwapArea(low, high)) continue;
       swapped++;
       if (!trackSwap) continue;
-      const slot = swapSlot(words[2 * i - 2], high);
+      const slot = swapSlot(low, high);
       if (slot < 0) continue;
       const swap = refs.swap;
       if (swap.length === swap.pfns.length) growSwap(swap);
@@ -353,7 +369,6 @@ export function scanPagemapEntries(
       continue;
     }
     present++;
-    const low = words[2 * i - 2];
     if ((high & PFN_HIGH_MASK) !== 0) {
       beyond++;
       continue;
@@ -448,7 +463,7 @@ export function countSwapSlots(
   let untold = 0;
   for (let i = from; i < from + entryCount; i++) {
     const high = words[2 * i + 1];
-    if (high < 0 || (high & (SWAPPED | GUARD)) !== SWAPPED) continue;
+    if (high < 0 || !namesSwapArea(words[2 * i], high)) continue;
     const slot = swapSlot(words[2 * i], high);
     if (slot < 0) {
       untold++;

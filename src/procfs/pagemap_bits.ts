@@ -13,7 +13,10 @@ export const ENTRY_BYTES = 8;
 
 /** Bit 63: the page is present in RAM. */
 export const PRESENT = 0x8000_0000;
-/** Bit 62: the page is swapped out (or a migration entry). */
+/**
+ * Bit 62: the entry is in swap format: a page swapped out, or a migration entry,
+ * a guard region or a userfaultfd marker (told apart by the swap type).
+ */
 export const SWAPPED = 0x4000_0000;
 /** Bit 61: a file page or shared anonymous (shmem) page. */
 export const FILE_OR_SHARED = 0x2000_0000;

@@ -40,6 +40,8 @@ const PRESENT = 1n << 63n;
 const SWAPPED = 1n << 62n;
 const FILE = 1n << 61n;
 const EXCLUSIVE = 1n << 56n;
+const UFFD_WP = 1n << 57n;
+const SOFT_DIRTY = 1n << 55n;
 
 interface PresentOptions {
   exclusive?: boolean;
@@ -159,7 +161,7 @@ Deno.test("swapped entries are counted per slot; empty entries count nothing", (
       swapped(1, 0x1234),
       NONE,
       swapped(), // an unprivileged reader sees type and offset 0
-      swapped(31, 2 ** 40),
+      swapped(22, 2 ** 40), // the last type of a swap area
       NONE,
     ],
     0,
@@ -185,6 +187,27 @@ Deno.test("guard-region entries (bits 62 and 58) are not swapped-out memory", ()
   assert.equal(tally.present, 1);
   assert.equal(tally.exclusiveAnon[0], 1);
   assert.equal(refs.length, 0);
+});
+
+Deno.test("uffd-wp markers and migration entries are in swap format but not swapped-out memory", () => {
+  // Recorded on this kernel (6.18): a page never populated, write-protected by
+  // userfaultfd (UFFD_FEATURE_WP_UNPOPULATED), reads as bits 62 and 57, swap
+  // type 31 (the PTE-marker type), offset 1; smaps_rollup said Swap: 0 kB.
+  const UFFD_WP_MARKER = 0x4200_0000_0000_003fn;
+  const MIGRATING = swapped(25, 0x2294f3); // a migration entry: type 25, the PFN as offset
+  const { tally, refs } = scan(
+    [UFFD_WP_MARKER, MIGRATING, swapped(2, 7), present(0x2294f4, { exclusive: true })],
+    0,
+    NORMAL,
+    1,
+  );
+  assert.equal(tally.swapped[0], 1, "only the entry in swap area 2");
+  assert.equal(tally.present, 1);
+  assert.equal(refs.length, 0);
+  const census = createFrameTable(64);
+  const words = toWords([UFFD_WP_MARKER, MIGRATING, swapped(2, 7)]);
+  assert.equal(countSwapSlots(words, 0, 3, census), 0, "markers are not slots left untold");
+  assert.equal(frameCount(census, swapSlot((7 << 5) | 2, 0x4000_0000)), 1, "type 2, offset 7");
 });
 
 Deno.test("present entries with PFN 0 are counted as presentWithoutPfn, not as memory", () => {
@@ -371,7 +394,10 @@ Deno.test("only entryCount entries from `from` are scanned", () => {
 });
 
 Deno.test("long runs of empty entries are passed over, and the entries between them counted", () => {
-  const holes = (count: number) => new Array<bigint>(count).fill(NONE);
+  // Not present, not swapped: zero, or soft-dirty where the kernel tracks it
+  // (a VMA's untouched pages then read as bit 55 alone), or write-protected.
+  const kinds = [NONE, SOFT_DIRTY, UFFD_WP];
+  const holes = (count: number) => Array.from({ length: count }, (_, i) => kinds[i % 3]);
   // An exclusive page, a shared one and a swapped one between runs of holes (a
   // reservation reads as millions of them), and a page past the scanned range.
   const entries = [

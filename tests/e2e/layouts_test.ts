@@ -275,6 +275,28 @@ Deno.test("zero: anonymous pages only read map the zero page: not resident", asy
   await assertRollupAgrees(pid, maps);
 });
 
+Deno.test("uffdwp: userfaultfd write-protect markers on pages never written are not swap", async () => {
+  const binary = await buildFixture("layouts");
+  const pages = 256;
+  await using fixture = await startFixture<Announced & { uffd: string }>(
+    binary,
+    ["uffdwp", String(pages)],
+    1,
+  );
+  const [{ pid, page, region, end, uffd }] = fixture.processes;
+  if (uffd !== "ok") return skipOrFail(`userfaultfd write-protect unavailable: ${uffd}`);
+  const maps = await measureMaps(pid);
+  const half = (pages / 2) * page;
+  expectSizes(
+    rowOf(maps, region, end),
+    { uss: half, uss_anon: half, pss: half, rss: half },
+    "region",
+  );
+  const smaps = await readSmapsVma(pid, region);
+  assert.equal(smaps.Swap, 0, "the kernel agrees: no swap");
+  await assertRollupAgrees(pid, maps);
+});
+
 /** A cow region of `pages` pages, the child rewrote half: each side owns half, shares half. */
 async function assertCow(pages: number): Promise<void> {
   const binary = await buildFixture("layouts");
