@@ -74,8 +74,8 @@ const MAX_SWAP_TYPES = 23;
  * kernel sets bit 62 for every entry in swap format, and some are not swap:
  * guard regions (bit 58), userfaultfd write-protect markers on pages never
  * populated (type 31, as root), pages being migrated (a transient state; the
- * kernel's smaps counts them resident). A reader without privilege sees the
- * guard bit but not the type.
+ * kernel's smaps counts them resident), device-private pages (in a device's
+ * own memory). A reader without privilege sees the guard bit but not the type.
  */
 function namesSwapArea(low: number, high: number): boolean {
   return (high & (SWAPPED | GUARD)) === SWAPPED && (low & 31) < MAX_SWAP_TYPES;
