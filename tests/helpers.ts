@@ -293,14 +293,16 @@ export function missingPids(count = 1): number[] {
 
 /**
  * Sets a system setting for the duration of `body` and restores it afterwards,
- * even when `body` throws.
+ * even when `body` throws. A file that lists its choices and brackets the
+ * current one (`always inherit madvise [never]`) gets that choice back.
  */
 export async function withSetting<T>(
   path: string,
   value: string,
   body: () => Promise<T>,
 ): Promise<T> {
-  const previous = readSetting(path);
+  const current = readSetting(path);
+  const previous = /\[([^\]]+)\]/.exec(current)?.[1] ?? current;
   Deno.writeTextFileSync(path, value);
   try {
     return await body();

@@ -456,14 +456,19 @@ function readPagemap(pid: number, firstPage: number, count: number): BigUint64Ar
   return new BigUint64Array(buffer.buffer);
 }
 
-function readKpagecounts(pfns: bigint[]): number[] {
-  using file = Deno.openSync("/proc/kpagecount");
+/** The 64-bit word of each frame in /proc/kpagecount or /proc/kpageflags. */
+function readFrameWords(path: string, pfns: bigint[]): bigint[] {
+  using file = Deno.openSync(path);
   const buffer = new Uint8Array(8);
   return pfns.map((pfn) => {
     file.seekSync(pfn * 8n, Deno.SeekMode.Start);
     assert.equal(file.readSync(buffer), 8);
-    return Number(new BigUint64Array(buffer.buffer)[0]);
+    return new BigUint64Array(buffer.buffer)[0];
   });
+}
+
+function readKpagecounts(pfns: bigint[]): number[] {
+  return readFrameWords("/proc/kpagecount", pfns).map(Number);
 }
 
 const PRESENT = 1n << 63n;
@@ -534,6 +539,61 @@ Deno.test({
       pss: (sharedPages * page) / 2,
     }, "child region");
     await assertRollupAgrees(child.pid, childMaps);
+  },
+});
+
+const MTHP_64K = "/sys/kernel/mm/transparent_hugepage/hugepages-64kB/enabled";
+/** kpageflags bit 22: the frame belongs to a transparent huge page (any large anonymous folio). */
+const KPF_THP = 1n << 22n;
+
+Deno.test({
+  name: "mthp (root): 64 KiB folios left half shared by copy-on-write are exact per page",
+  ignore: !IS_ROOT,
+  async fn() {
+    try {
+      Deno.statSync(MTHP_64K);
+    } catch {
+      return skipOrFail("this kernel has no 64 KiB mTHP setting");
+    }
+    const binary = await buildFixture("layouts");
+    await withSetting(MTHP_64K, "madvise", async () => {
+      await using fixture = await startFixture<Announced & { pages: number }>(
+        binary,
+        ["mthp", "16"],
+        2,
+      );
+      const parent = byRole(fixture, "parent");
+      const { page, region, end, pages } = parent;
+      // The layout, per page, from the kernel itself: the parent's pages stay in
+      // their 64 KiB folios; the even ones are its own (the child copied them).
+      const entries = readPagemap(parent.pid, address(region) / page, pages);
+      const pfns = [...entries].map((entry) => {
+        assert.ok((entry & PRESENT) !== 0n, "every page present in the parent");
+        return entry & PFN_MASK;
+      });
+      const inFolios = readFrameWords("/proc/kpageflags", pfns)
+        .filter((flags) => (flags & KPF_THP) !== 0n).length;
+      if (inFolios < pages) {
+        return skipOrFail(`${inFolios} of ${pages} pages in large folios (mTHP unavailable)`);
+      }
+      const wrong = readKpagecounts(pfns).flatMap((count, index) =>
+        count === (index % 2 === 0 ? 1 : 2) ? [] : [`${index}: ${count}`]
+      );
+      assert.deepEqual(wrong, [], "kpagecount per page as laid out");
+
+      const half = (pages / 2) * page;
+      for (const role of ["parent", "child"]) {
+        const { pid } = byRole(fixture, role);
+        const maps = await measureMaps(pid);
+        expectSizes(rowOf(maps, region, end), {
+          uss: half,
+          uss_anon: half,
+          rss: pages * page,
+          pss: half + half / 2,
+        }, `${role} region`);
+        await assertRollupAgrees(pid, maps);
+      }
+    });
   },
 });
 
