@@ -522,6 +522,11 @@ interface PieceWalk {
  */
 const ASYNC_MIN_VMAS = 64;
 
+/** Whether run `at` of `plan` is read on the thread pool rather than in place. */
+function readsOnPool(plan: ReadPlan, at: number): boolean {
+  return plan.pages[at] >= ASYNC_MIN_PAGES || plan.vmas[at] >= ASYNC_MIN_VMAS;
+}
+
 /**
  * Walks the selected VMAs' pagemap into `tally` and batches of references
  * handed to `sink`; the next reads are under way while a run is scanned, and
@@ -583,7 +588,7 @@ async function walkPagemap(
     let large = 0;
     const first = planning!.plan;
     for (let run = 0; run < first.count && large < 2; run++) {
-      if (first.pages[run] >= ASYNC_MIN_PAGES || first.vmas[run] >= ASYNC_MIN_VMAS) large++;
+      if (readsOnPool(first, run)) large++;
     }
     const ahead = large < 2 && !maps.streamed ? 1 : READ_AHEAD;
     pagemaps.push(openPagemap(context.procRoot, pid));
@@ -597,7 +602,7 @@ async function walkPagemap(
       const pages = plan.pages[at];
       const buffer = buffers[run % (ahead + 1)].subarray(0, pages * 8);
       const pagemap = pagemaps[run % ahead] ??= openPagemap(context.procRoot, pid);
-      const reading = pages >= ASYNC_MIN_PAGES || plan.vmas[at] >= ASYNC_MIN_VMAS
+      const reading = readsOnPool(plan, at)
         ? readPagemapAsync(pagemap, plan.firstPage[at], buffer)
         : Promise.resolve().then(() => readPagemap(pagemap, plan.firstPage[at], buffer));
       // Awaited below, or abandoned when an earlier step throws: never unhandled.
@@ -714,7 +719,7 @@ async function walkPagemap(
       clearFrameRefs(refs);
       sink.recycle(refs);
     }
-    await Promise.allSettled(pending.filter((reading) => reading !== undefined));
+    await Promise.allSettled(pending); // slots never used hold undefined: settled at once
     for (const pagemap of pagemaps) pagemap.file.close();
     if (current !== null) maps.release(current.piece);
     maps.pieces.return?.(undefined);
