@@ -11,13 +11,14 @@
  *
  * Contenders run round-robin in one run, each as a whole process (start-up
  * included): `uss PID`, `cat /proc/PID/smaps_rollup` (what the kernel itself
- * charges for a page-table walk), a Deno process that does nothing (the floor
- * for any Deno tool), `uss --version` (uss's own start-up: every module loaded,
+ * charges for a page-table walk), the kernel-work floor (scripts/pagemap_floor.c:
+ * only the maps and pagemap reads of uss's method, in C), a Deno process that
+ * does nothing (the floor for any Deno tool), `uss --version` (uss's own start-up: every module loaded,
  * nothing measured), `uss bundled` (uss bundled by `deno bundle` into a few
  * chunks, the exporter, report and watch loaded on demand: what loading uss's
  * ~50 modules costs at start-up) and, on the dense shape, the assignment's literal algorithm
  * (scripts/seed_literal.ts). The many-VMAs shapes time `uss PID`, `uss maps PID`,
- * cat and the empty Deno only; they need vm.max_map_count above their VMA count,
+ * cat, the floor and the empty Deno only; they need vm.max_map_count above their VMA count,
  * which the script raises for the run when it is lower (cleanup restores it). Before
  * timing, uss's answer is checked against smaps_rollup (and the literal
  * algorithm, the bundle and `uss maps`), so a fast wrong answer shows.
@@ -40,6 +41,7 @@ import {
   type Contender,
   createCleanup,
   DENO,
+  floorContenders,
   lacksRoot,
   machineLines,
   MAIN,
@@ -324,6 +326,7 @@ const MEDIAN_COLUMNS: [string, string][] = [
   ["maps", "uss maps"],
   ["bundled", "uss bundled"],
   ["cat", "cat smaps_rollup"],
+  ["read floor", "read floor"],
   ["empty", "empty deno"],
   ["version", "uss --version"],
   ["seed", "seed literal"],
@@ -397,6 +400,7 @@ async function main(): Promise<number> {
   const cleanup = createCleanup();
   try {
     const tmp = cleanup.dir(await Deno.makeTempDir({ prefix: "uss-bench-" }));
+    const floor = await compile("pagemap_floor", tmp);
     const empty = `${tmp}/empty.ts`;
     await Deno.writeTextFile(empty, "");
 
@@ -488,17 +492,20 @@ async function main(): Promise<number> {
     // deno.json that main.ts finds, so the difference is uss's own work.
     const emptyDeno = [DENO, "run", "-A", "--config", `${REPO_ROOT}/deno.json`, empty];
     const seedEvery = Math.max(1, Math.ceil(rounds / 5));
-    const oneProcess = (pid: number, seed: boolean): Contender[] => [
+    // The floor reads every mapped range; uss reads the sparse process's smaps
+    // first and pagemap only where pages are resident, so it has no floor there.
+    const oneProcess = (pid: number, dense: boolean): Contender[] => [
       { name: "uss", command: denoRun(MAIN, pid) },
       // The same code in a few chunks (outside the repo, so no deno.json either,
       // as a compiled uss): uss − bundled is what loading uss's modules costs.
       ...(bundle ? [{ name: "bundled", command: denoRun(bundle.path, pid) }] : []),
       { name: "cat", command: ["cat", `/proc/${pid}/smaps_rollup`] },
+      ...(dense ? floorContenders(floor, [pid]) : []),
       { name: "empty", command: emptyDeno },
       // Loads every module of uss and measures nothing: splits uss − empty into
       // start-up cost and measuring cost.
       { name: "version", command: denoRun(MAIN, "--version") },
-      ...(seed ? [{ name: "seed", command: denoRun(SEED, pid), every: seedEvery }] : []),
+      ...(dense ? [{ name: "seed", command: denoRun(SEED, pid), every: seedEvery }] : []),
     ];
     const shapes: Shape[] = [];
     if (densePid) {
@@ -517,6 +524,7 @@ async function main(): Promise<number> {
           // One row per mapping: what 65,000 VMAs cost when each is reported.
           { name: "maps", command: denoRun(MAIN, "maps", pid) },
           { name: "cat", command: ["cat", `/proc/${pid}/smaps_rollup`] },
+          ...floorContenders(floor, [pid]),
           { name: "empty", command: emptyDeno },
         ],
       });
@@ -594,6 +602,14 @@ type MedianOf = (name: string) => number;
 /** The median peak RSS (bytes) recorded under `key` ("shape contender"). */
 type PeakOf = (key: string) => number;
 
+/**
+ * The floor against the cat: a ratio target below it cannot be met on this
+ * machine by any program that reads what uss reads, Deno's start-up aside.
+ */
+function floorRow(shape: string, m: MedianOf): string[] {
+  return info(shape, "read floor / cat", `${(m("read floor") / m("cat")).toFixed(2)}×`);
+}
+
 /** The dense shape's rows of the tracked table (bundle rows are informative). */
 function denseRows(d: MedianOf, peakBytes: PeakOf, bundle: boolean): string[][] {
   const ifBundle = (...rows: string[][]) => bundle ? rows : [];
@@ -621,6 +637,7 @@ function denseRows(d: MedianOf, peakBytes: PeakOf, bundle: boolean): string[][] 
       peakBytes("dense uss") / MIB <= TARGET_PEAK_RSS_MIB,
     ),
     ...ifBundle(info("dense", "uss bundled peak RSS", mib(peakBytes("dense bundled")))),
+    floorRow("dense", d),
     info("dense", "uss − empty deno", `${ms(d("uss") - d("empty"))} ms`),
     info("dense", "uss − uss --version", `${ms(d("uss") - d("version"))} ms`),
     ...ifBundle(info("dense", "uss − uss bundled", `${ms(d("uss") - d("bundled"))} ms`)),
@@ -680,6 +697,7 @@ function manyVmasRows(shape: string, m: MedianOf, peakBytes: PeakOf): string[][]
       `≤ ${TARGET_PEAK_RSS_MIB} MiB`,
       peakBytes(`${shape} maps`) / MIB <= TARGET_PEAK_RSS_MIB,
     ),
+    floorRow(shape, m),
     info(shape, "uss − empty deno", `${ms(m("uss") - m("empty"))} ms`),
     info(shape, "uss maps − uss", `${ms(m("maps") - m("uss"))} ms`),
   ];

@@ -1,9 +1,11 @@
 /**
  * The machine-wide scan: `uss --json` with no PID (every process) against
  * `smem` (the established tool, which parses every process's full smaps in
- * Python) and `cat` of every `/proc/PID/smaps_rollup` (the kernel's own
- * page-table walk of every process, the floor for any exact tool), with one of
- * three workloads running (see shared/docs/page-accounting.md, "Costs"):
+ * Python), `cat` of every `/proc/PID/smaps_rollup` (the kernel's own
+ * page-table walk of every process) and the read floor
+ * (scripts/pagemap_floor.c: only the maps and pagemap reads uss makes, in C,
+ * on one thread and on every core), with one of three workloads running
+ * (see shared/docs/page-accounting.md, "Costs"):
  *
  * - forkload: ~150-300 mixed processes, a C parent and its forked children
  *   sharing 64 MiB copy-on-write (scripts/forkload.c): many small processes,
@@ -39,6 +41,7 @@ import {
   type Contender,
   createCleanup,
   DENO,
+  floorContenders,
   lacksRoot,
   machineLines,
   MAIN,
@@ -215,6 +218,7 @@ async function runForkload(
   cleanup: Cleanup,
   tmp: string,
   smem: { path: string } | { reason: string },
+  floor: string,
   rounds: number,
   children: number,
 ): Promise<boolean> {
@@ -240,6 +244,7 @@ async function runForkload(
     { name: "uss", command: USS_JSON },
     { name: "cat", command: CAT_ALL },
     ...("path" in smem ? [{ name: "smem", command: [smem.path] }] : []),
+    ...floorContenders(floor, "all"),
   ];
   const times = await roundRobin(cleanup, contenders, rounds, "forkload");
 
@@ -262,6 +267,7 @@ async function runForkload(
       { header: "uss --json", align: "right" },
       { header: "cat smaps_rollup", align: "right" },
       { header: "smem", align: "right" },
+      ...floorHeaders(contenders),
       { header: "runs (in this order)", align: "left" },
     ],
     [[
@@ -269,6 +275,7 @@ async function runForkload(
       ms(uss),
       ms(cat),
       "path" in smem ? ms(smemMs) : "skipped",
+      ...floorMedians(contenders, times),
       contenders.map((c) => runCount(times, c.name)).join("/"),
     ]],
   ));
@@ -292,8 +299,38 @@ async function runForkload(
       uss / cat <= TARGET_USS_OVER_CAT,
     ),
     info("uss peak RSS", mibOrNa(peaks.get("uss")!)),
+    ...floorRows(contenders, times, cat),
   ]));
   return runCount(times, "uss") > 0;
+}
+
+/** The read floor contenders among `contenders`. */
+function floors(contenders: Contender[]): Contender[] {
+  return contenders.filter((c) => c.name.startsWith("read floor"));
+}
+
+/** Headers of the medians table's read floor columns. */
+function floorHeaders(contenders: Contender[]): Column[] {
+  const cores = navigator.hardwareConcurrency || 1;
+  return floors(contenders).map((c) => ({
+    header: c.name === "read floor" ? "read floor, 1 thread" : `read floor, ${cores} threads`,
+    align: "right",
+  }));
+}
+
+/** The read floor contenders' medians, in {@link floorHeaders}' order. */
+function floorMedians(contenders: Contender[], times: Timings): string[] {
+  return floors(contenders).map((c) => ms(medianOf(times, c.name)));
+}
+
+/**
+ * Informative rows: each read floor against the cat. A target below the
+ * floor its reads can use cannot be met on this machine by uss's design.
+ */
+function floorRows(contenders: Contender[], times: Timings, cat: number): string[][] {
+  return floors(contenders).map((c) =>
+    info(`${c.name} / cat`, `${(medianOf(times, c.name) / cat).toFixed(2)}×`)
+  );
 }
 
 const TRACKED_COLUMNS: Column[] = [
@@ -593,6 +630,7 @@ function mibOrNa(bytes: number): string {
 async function runCow(
   cleanup: Cleanup,
   smem: { path: string } | { reason: string },
+  floor: string,
   rounds: number,
   workload: Workload,
   cowMib: number,
@@ -610,22 +648,27 @@ async function runCow(
     { name: "byname", command: [...USS_JSON, "--by", "name"] },
     ...("path" in smem ? [{ name: "smem", command: [smem.path, "-c", "pid uss pss rss"] }] : []),
     { name: "cat", command: CAT_ALL },
+    ...floorContenders(floor, "all"),
   ];
+  const cores = navigator.hardwareConcurrency || 1;
   const labels: Record<string, string> = {
     uss: "uss --json",
     jobs1: "uss --json --jobs 1",
     byname: "uss --by name --json",
     smem: `smem -c "pid uss pss rss"`,
     cat: "cat /proc/[0-9]*/smaps_rollup",
+    "read floor": "read floor (maps and pagemap only), 1 thread",
+    "read floor, every core": `read floor, ${cores} threads`,
   };
   const times = await roundRobin(cleanup, contenders, rounds, "cow");
-  // Peak RSS barely moves between runs: smem's and cat's are informative, one run each.
+  // Peak RSS barely moves between runs: the others' are informative, one run each.
   const rssRuns = 3;
-  const peaks = await peakRss(cleanup, "cow", contenders, rssRuns, new Set(["smem", "cat"]));
+  const informative = new Set(["smem", "cat", ...floors(contenders).map((c) => c.name)]);
+  const peaks = await peakRss(cleanup, "cow", contenders, rssRuns, informative);
 
   console.log(
     `\nmedians (${rounds} rounds round-robin) and peak RSS (median of ${rssRuns} runs, ` +
-      `smem and cat 1; ${RSS_METHOD})`,
+      `smem, cat and read floors 1; ${RSS_METHOD})`,
   );
   console.log(renderTable(
     [
@@ -677,6 +720,7 @@ async function runCow(
     // What reading processes in parallel gains, and what grouping costs.
     info("uss --jobs 1 / uss", `${(t("jobs1") / t("uss")).toFixed(2)}×`),
     info("uss --by name − uss", `${ms(t("byname") - t("uss"))} ms`),
+    ...floorRows(contenders, times, t("cat")),
   ]));
   return runCount(times, "uss") > 0;
 }
@@ -823,12 +867,17 @@ async function main(): Promise<number> {
     console.log("uss benchmark: every process on the machine");
     for (const line of machineLines()) console.log(line);
 
+    const floor = shapes.has("forkload") || shapes.has("cow")
+      ? await compile("pagemap_floor", tmp)
+      : "";
     let ok = true;
-    if (shapes.has("forkload")) ok &&= await runForkload(cleanup, tmp, smem, rounds, children);
+    if (shapes.has("forkload")) {
+      ok &&= await runForkload(cleanup, tmp, smem, floor, rounds, children);
+    }
     let running: Workload | null = null;
     if (shapes.has("cow")) {
       running = await startCow(cleanup, cowChildren, cowMib);
-      ok &&= await runCow(cleanup, smem, cowRounds, running, cowMib);
+      ok &&= await runCow(cleanup, smem, floor, cowRounds, running, cowMib);
     }
     if (shapes.has("scaling")) {
       ok &&= await runScaling(cleanup, cowRounds, counts, cowMib, running);

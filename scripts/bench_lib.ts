@@ -425,6 +425,24 @@ export async function compile(name: string, dir: string): Promise<string> {
 }
 
 /**
+ * The read floor (scripts/pagemap_floor.c, compiled as `binary`) as contenders:
+ * the maps and pagemap reads of `pids` (every process when "all") on one thread
+ * ("read floor") and, for every process, also on one thread per core ("read
+ * floor, every core"). A program that reads what uss reads cannot be faster than
+ * these on the machine they ran on.
+ */
+export function floorContenders(binary: string, pids: number[] | "all"): Contender[] {
+  const listed = pids === "all" ? [] : pids.map(String);
+  const cores = navigator.hardwareConcurrency || 1;
+  return [
+    { name: "read floor", command: [binary, "1", ...listed] },
+    ...(pids === "all" && cores > 1
+      ? [{ name: "read floor, every core", command: [binary, String(cores)] }]
+      : []),
+  ];
+}
+
+/**
  * Reads `stream` as text until it matches `pattern`, and returns what was read.
  * What comes after goes to `rest` (or is dropped), read to the end so that the
  * writer never blocks on a full pipe.
