@@ -48,6 +48,7 @@ import {
 } from "./frame_counts.ts";
 import {
   CHUNK_PAGES,
+  readAheadFor,
   type RefSink,
   reportForError,
   type ScanOutcome,
@@ -338,6 +339,7 @@ async function runPass(
   };
 
   const lanes = openLanes(state, Math.min(context.jobs, jobs.length));
+  const readAhead = readAheadFor(lanes.length);
   let next = 0;
   try {
     advance();
@@ -349,6 +351,7 @@ async function runPass(
             table,
             selfFrames: state.selfFrames,
             counts: lane.counts,
+            readAhead,
             buffers: lane.buffers,
             swapSlots: state.swap?.table ?? null,
             open(slots) {
