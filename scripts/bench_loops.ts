@@ -26,6 +26,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { renderTable } from "../src/report/format.ts";
 import {
   accountRefs,
   beginGroup,
@@ -241,31 +242,30 @@ async function main(): Promise<number> {
       `\n${processes.length} processes, ${(entries / 1e6).toFixed(1)} M pagemap entries, ` +
         `${(references / 1e6).toFixed(1)} M frame references (medians of ${rounds} rounds)`,
     );
-    const rows = [
-      ["loop", "ms per pass", "ns each", "vs floor"],
-      ["scan, with marking", scan.toFixed(0), `${perEntry(scan)} per entry`, "-"],
+    console.log(renderTable(
       [
-        "account, each process alone",
-        alone.toFixed(0),
-        `${perRef(alone)} per ref`,
-        `${(alone / floor).toFixed(2)}×`,
+        { header: "loop", align: "left" },
+        { header: "ms per pass", align: "right" },
+        { header: "ns each", align: "right" },
+        { header: "vs floor", align: "right" },
       ],
       [
-        "account, all as one group",
-        group.toFixed(0),
-        `${perRef(group)} per ref`,
-        `${(group / floor).toFixed(2)}×`,
+        ["scan, with marking", scan.toFixed(0), `${perEntry(scan)} per entry`, "-"],
+        [
+          "account, each process alone",
+          alone.toFixed(0),
+          `${perRef(alone)} per ref`,
+          `${(alone / floor).toFixed(2)}×`,
+        ],
+        [
+          "account, all as one group",
+          group.toFixed(0),
+          `${perRef(group)} per ref`,
+          `${(group / floor).toFixed(2)}×`,
+        ],
+        ["floor: count, seen bit, PSS", floor.toFixed(0), `${perRef(floor)} per ref`, "1×"],
       ],
-      ["floor: count, seen bit, PSS", floor.toFixed(0), `${perRef(floor)} per ref`, "1×"],
-    ];
-    const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-    for (const row of rows) {
-      console.log(
-        row.map((cell, column) =>
-          column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column])
-        ).join("  "),
-      );
-    }
+    ));
     return 0;
   } catch (error) {
     console.error(`bench_loops: cannot run: ${error instanceof Error ? error.message : error}`);
