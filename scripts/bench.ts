@@ -11,14 +11,14 @@
  *
  * Contenders run round-robin in one run, each as a whole process (start-up
  * included): `uss PID`, `cat /proc/PID/smaps_rollup` (what the kernel itself
- * charges for a page-table walk), the kernel-work floor (scripts/pagemap_floor.c:
- * only the maps and pagemap reads of uss's method, in C), a Deno process that
+ * charges for a page-table walk), the read floor (scripts/pagemap_floor.c: only
+ * the procfs reads uss makes of the process, in C), a Deno process that
  * does nothing (the floor for any Deno tool), `uss --version` (uss's own start-up: every module loaded,
  * nothing measured), `uss bundled` (uss bundled by `deno bundle` into a few
  * chunks, the exporter, report and watch loaded on demand: what loading uss's
  * ~50 modules costs at start-up) and, on the dense shape, the assignment's literal algorithm
  * (scripts/seed_literal.ts). The many-VMAs shapes time `uss PID`, `uss maps PID`,
- * cat, the floor and the empty Deno only; they need vm.max_map_count above their VMA count,
+ * cat, the read floor and the empty Deno only; they need vm.max_map_count above their VMA count,
  * which the script raises for the run when it is lower (cleanup restores it). Before
  * timing, uss's answer is checked against smaps_rollup (and the literal
  * algorithm, the bundle and `uss maps`), so a fast wrong answer shows.
@@ -492,15 +492,13 @@ async function main(): Promise<number> {
     // deno.json that main.ts finds, so the difference is uss's own work.
     const emptyDeno = [DENO, "run", "-A", "--config", `${REPO_ROOT}/deno.json`, empty];
     const seedEvery = Math.max(1, Math.ceil(rounds / 5));
-    // The floor reads every mapped range; uss reads the sparse process's smaps
-    // first and pagemap only where pages are resident, so it has no floor there.
     const oneProcess = (pid: number, dense: boolean): Contender[] => [
       { name: "uss", command: denoRun(MAIN, pid) },
       // The same code in a few chunks (outside the repo, so no deno.json either,
       // as a compiled uss): uss − bundled is what loading uss's modules costs.
       ...(bundle ? [{ name: "bundled", command: denoRun(bundle.path, pid) }] : []),
       { name: "cat", command: ["cat", `/proc/${pid}/smaps_rollup`] },
-      ...(dense ? floorContenders(floor, [pid]) : []),
+      ...floorContenders(floor, [pid]),
       { name: "empty", command: emptyDeno },
       // Loads every module of uss and measures nothing: splits uss − empty into
       // start-up cost and measuring cost.
@@ -661,6 +659,7 @@ function sparseRows(s: MedianOf, peakBytes: PeakOf, bundle: boolean): string[][]
     ),
     info("sparse", "uss − uss --version", `${ms(s("uss") - s("version"))} ms`),
     info("sparse", "uss / cat", `${(s("uss") / s("cat")).toFixed(1)}×`),
+    floorRow("sparse", s),
     info("sparse", "uss peak RSS", mib(peakBytes("sparse uss"))),
     ...ifBundle(info("sparse", "uss bundled peak RSS", mib(peakBytes("sparse bundled")))),
   ];

@@ -3,8 +3,8 @@
  * `smem` (the established tool, which parses every process's full smaps in
  * Python), `cat` of every `/proc/PID/smaps_rollup` (the kernel's own
  * page-table walk of every process) and the read floor
- * (scripts/pagemap_floor.c: only the maps and pagemap reads uss makes, in C,
- * on one thread and on every core), with one of three workloads running
+ * (scripts/pagemap_floor.c: only the procfs reads uss makes of each process,
+ * in C, on one thread and on every core), with one of three workloads running
  * (see shared/docs/page-accounting.md, "Costs"):
  *
  * - forkload: ~150-300 mixed processes, a C parent and its forked children
@@ -311,9 +311,8 @@ function floors(contenders: Contender[]): Contender[] {
 
 /** Headers of the medians table's read floor columns. */
 function floorHeaders(contenders: Contender[]): Column[] {
-  const cores = navigator.hardwareConcurrency || 1;
   return floors(contenders).map((c) => ({
-    header: c.name === "read floor" ? "read floor, 1 thread" : `read floor, ${cores} threads`,
+    header: c.name === "read floor" ? "read floor, 1 thread" : c.name,
     align: "right",
   }));
 }
@@ -650,15 +649,13 @@ async function runCow(
     { name: "cat", command: CAT_ALL },
     ...floorContenders(floor, "all"),
   ];
-  const cores = navigator.hardwareConcurrency || 1;
   const labels: Record<string, string> = {
     uss: "uss --json",
     jobs1: "uss --json --jobs 1",
     byname: "uss --by name --json",
     smem: `smem -c "pid uss pss rss"`,
     cat: "cat /proc/[0-9]*/smaps_rollup",
-    "read floor": "read floor (maps and pagemap only), 1 thread",
-    "read floor, every core": `read floor, ${cores} threads`,
+    "read floor": "read floor (uss's procfs reads only), 1 thread",
   };
   const times = await roundRobin(cleanup, contenders, rounds, "cow");
   // Peak RSS barely moves between runs: the others' are informative, one run each.
@@ -678,7 +675,7 @@ async function runCow(
       { header: "runs", align: "right" },
     ],
     contenders.map((c) => [
-      labels[c.name],
+      labels[c.name] ?? c.name,
       ms(medianOf(times, c.name)),
       mibOrNa(peaks.get(c.name)!),
       String(runCount(times, c.name)),

@@ -12,6 +12,8 @@
  * @module
  */
 
+import { SMAPS_VMA_PAGES, SPARSE_MIN_PAGES } from "../src/measure/scan_process.ts";
+
 /** The repository root (scripts/..). */
 export const REPO_ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 /** The Deno running the benchmark, which runs every Deno contender too. */
@@ -426,18 +428,26 @@ export async function compile(name: string, dir: string): Promise<string> {
 
 /**
  * The read floor (scripts/pagemap_floor.c, compiled as `binary`) as contenders:
- * the maps and pagemap reads of `pids` (every process when "all") on one thread
- * ("read floor") and, for every process, also on one thread per core ("read
- * floor, every core"). A program that reads what uss reads cannot be faster than
- * these on the machine they ran on.
+ * the reads uss makes of `pids` (every process when "all"), with uss's own
+ * choice of smaps first for sparse processes, on one thread ("read floor") and,
+ * for every process, also on one thread per core ("read floor, N threads"). A
+ * program that reads what uss reads cannot be faster than these on the machine
+ * they ran on.
  */
 export function floorContenders(binary: string, pids: number[] | "all"): Contender[] {
   const listed = pids === "all" ? [] : pids.map(String);
+  const floor = (threads: number) => [
+    binary,
+    String(SPARSE_MIN_PAGES),
+    String(SMAPS_VMA_PAGES),
+    String(threads),
+    ...listed,
+  ];
   const cores = navigator.hardwareConcurrency || 1;
   return [
-    { name: "read floor", command: [binary, "1", ...listed] },
+    { name: "read floor", command: floor(1) },
     ...(pids === "all" && cores > 1
-      ? [{ name: "read floor, every core", command: [binary, String(cores)] }]
+      ? [{ name: `read floor, ${cores} threads`, command: floor(cores) }]
       : []),
   ];
 }

@@ -106,9 +106,9 @@ export function readAheadFor(readers: number): number {
  * process with 65,000 VMAs and a 16 GiB reservation took 0.73 s and 236 MB
  * through smaps (46 MB of text) against ~0.1 s through pagemap.
  */
-const SMAPS_VMA_PAGES = 667;
+export const SMAPS_VMA_PAGES = 667;
 /** Small processes are read directly whatever their layout (pages). */
-const SPARSE_MIN_PAGES = 16384;
+export const SPARSE_MIN_PAGES = 16384;
 
 /** A process walked for the kpagecount method, its references handed over. */
 export interface ProcessScan {
